@@ -1,0 +1,172 @@
+//! nice-plug parameters generated from `sourcery_dsp::PARAMS`.
+//!
+//! nice-plug's `#[derive(Params)]` wants one struct field per parameter; we implement
+//! [`Params`] by hand instead so the table in dsp-core stays the only declaration.
+//! Enumerations become stepped integer parameters whose values display as their labels.
+
+use std::sync::Arc;
+
+use nice_plug::prelude::*;
+use nice_plug_egui::EguiEditorState;
+use sourcery_dsp::{ParamId, ParamKind, ParamSpec, ParamValues, PARAMS};
+
+/// One parameter of the table, as the nice-plug type that fits its kind.
+pub enum TableParam {
+    Float(FloatParam),
+    Int(IntParam),
+    Bool(BoolParam),
+}
+
+impl TableParam {
+    fn from_spec(spec: &'static ParamSpec) -> Self {
+        match spec.kind {
+            ParamKind::Float {
+                min,
+                max,
+                default,
+                skew_center,
+            } => {
+                let range = match skew_center {
+                    // nice-plug's skewed range maps plain p to ((p − min)/(max − min))^factor;
+                    // choose the factor that puts `center` at the slider's middle.
+                    Some(center) => FloatRange::Skewed {
+                        min,
+                        max,
+                        factor: 0.5f32.ln() / ((center - min) / (max - min)).ln(),
+                    },
+                    None => FloatRange::Linear { min, max },
+                };
+                TableParam::Float(
+                    FloatParam::new(spec.name, default, range)
+                        .with_unit(spec.unit)
+                        .with_value_to_string(Arc::new(|v| format!("{v:.2}"))),
+                )
+            }
+            ParamKind::Int { min, max, default } => TableParam::Int(
+                IntParam::new(spec.name, default, IntRange::Linear { min, max })
+                    .with_unit(spec.unit),
+            ),
+            ParamKind::Bool { default } => TableParam::Bool(BoolParam::new(spec.name, default)),
+            ParamKind::Enum { labels, default } => TableParam::Int(
+                IntParam::new(
+                    spec.name,
+                    default as i32,
+                    IntRange::Linear {
+                        min: 0,
+                        max: labels.len() as i32 - 1,
+                    },
+                )
+                .with_value_to_string(Arc::new(move |i| {
+                    labels
+                        .get(i.max(0) as usize)
+                        .copied()
+                        .unwrap_or("?")
+                        .to_string()
+                }))
+                .with_string_to_value(Arc::new(move |s| {
+                    let s = s.trim();
+                    labels
+                        .iter()
+                        .position(|l| l.eq_ignore_ascii_case(s))
+                        .map(|i| i as i32)
+                        .or_else(|| s.parse().ok())
+                })),
+            ),
+        }
+    }
+
+    /// Plain value as the engine's `f32` convention (index for enums, 0/1 for bools).
+    #[inline]
+    fn plain(&self) -> f32 {
+        match self {
+            TableParam::Float(p) => p.value(),
+            TableParam::Int(p) => p.value() as f32,
+            TableParam::Bool(p) => f32::from(u8::from(p.value())),
+        }
+    }
+
+    fn as_ptr(&self) -> ParamPtr {
+        match self {
+            TableParam::Float(p) => p.as_ptr(),
+            TableParam::Int(p) => p.as_ptr(),
+            TableParam::Bool(p) => p.as_ptr(),
+        }
+    }
+}
+
+/// All of Sourcery's parameters plus the editor's window state.
+pub struct SourceryParams {
+    /// In [`PARAMS`] order, so `table[id as usize]` is the parameter `id`.
+    table: Vec<TableParam>,
+    pub editor_state: Arc<EguiEditorState>,
+}
+
+impl Default for SourceryParams {
+    fn default() -> Self {
+        Self {
+            table: PARAMS.iter().map(TableParam::from_spec).collect(),
+            editor_state: crate::editor::default_state(),
+        }
+    }
+}
+
+impl SourceryParams {
+    /// Current plain values of every parameter. Does not allocate.
+    pub fn values(&self) -> ParamValues {
+        let mut values = ParamValues::default();
+        for (id, param) in ParamId::ALL.iter().zip(&self.table) {
+            values.set(*id, param.plain());
+        }
+        values
+    }
+
+    /// The nice-plug parameter for a table row.
+    pub fn get(&self, id: ParamId) -> &TableParam {
+        &self.table[id as usize]
+    }
+}
+
+// SAFETY: the `ParamPtr`s point into `self.table`, a `Vec` that is never resized after
+// construction; the wrapper keeps this object alive in an `Arc` for as long as it uses them.
+unsafe impl Params for SourceryParams {
+    fn param_map(&self) -> Vec<(String, ParamPtr, String)> {
+        PARAMS
+            .iter()
+            .zip(&self.table)
+            .map(|(spec, param)| (spec.id.to_string(), param.as_ptr(), spec.group.to_string()))
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_table_row_is_a_parameter_with_its_default() {
+        let params = SourceryParams::default();
+        let map = params.param_map();
+        assert_eq!(map.len(), PARAMS.len());
+        for ((id, ptr, group), spec) in map.iter().zip(PARAMS) {
+            assert_eq!(id, spec.id);
+            assert_eq!(group, spec.group);
+            // SAFETY: `params` outlives this loop and its table is not modified.
+            let name = unsafe { ptr.name() };
+            assert_eq!(name, spec.name);
+        }
+        assert_eq!(params.values(), ParamValues::default());
+    }
+
+    #[test]
+    fn enums_display_their_labels() {
+        let params = SourceryParams::default();
+        let TableParam::Int(device) = params.get(ParamId::Device) else {
+            panic!("device is an enumeration");
+        };
+        assert_eq!(device.to_string(), "FiiO K13 R2R");
+        let normalized = device
+            .string_to_normalized_value("Ideal")
+            .expect("label parses");
+        assert_eq!(device.preview_plain(normalized), 1);
+    }
+}
