@@ -1,0 +1,129 @@
+"""VST3 host checks for Sourcery through pedalboard (headless).
+
+Usage: python3 vst3_host.py BUNDLE CHECK
+Each CHECK prints what it measured and exits 0 on success, 1 with a reason on failure.
+Driven from tests/tests/host_vst3.rs, one Rust test per check.
+"""
+
+import sys
+
+import numpy as np
+import pedalboard
+
+RATE = 48000.0
+
+
+def sine(freq_hz, frames, amplitude=0.5, channels=2):
+    t = np.arange(frames) / RATE
+    x = (amplitude * np.sin(2 * np.pi * freq_hz * t)).astype(np.float32)
+    return np.tile(x, (channels, 1))
+
+
+def rms_db(x):
+    return 10 * np.log10(np.mean(np.square(x.astype(np.float64))))
+
+
+def fail(message):
+    print(f"FAIL: {message}")
+    sys.exit(1)
+
+
+def load(bundle):
+    plugin = pedalboard.load_plugin(bundle)
+    if not isinstance(plugin, pedalboard.VST3Plugin):
+        fail(f"{bundle} did not load as a VST3 plugin")
+    return plugin
+
+
+def set_trim_db(plugin, db):
+    # raw_value is exact (0..1 normalised); the attribute setter is quantised to ~1000 steps.
+    plugin.parameters["output_trim_db"].raw_value = (db + 24.0) / 48.0
+
+
+def process(plugin, x):
+    return plugin.process(x, RATE, buffer_size=512, reset=False)
+
+
+def check_params(bundle):
+    plugin = load(bundle)
+    names = set(plugin.parameters.keys())
+    expected = {"bypass", "level_match", "output_trim_db", "device", "headphone"}
+    missing = expected - names
+    if missing:
+        fail(f"parameters missing: {sorted(missing)}; have {sorted(names)}")
+    if plugin.parameters["level_match"].raw_value != 1.0:
+        fail("level_match must default to on")
+    device = plugin.parameters["device"]
+    labels = list(device.valid_values)
+    if "FiiO K13 R2R" not in labels or "Ideal" not in labels:
+        fail(f"device labels {labels}")
+    plugin.device = "Ideal"
+    if plugin.device != "Ideal":
+        fail(f"setting device by label read back {plugin.device!r}")
+    print(f"{len(names)} parameters; device labels {labels}")
+
+
+def check_level(bundle):
+    for channels in (2, 1):
+        plugin = load(bundle)
+        x = sine(1000.0, 48000, channels=channels)
+        y = process(plugin, x)
+        default_db = rms_db(y[:, 4800:]) - rms_db(x[:, 4800:])
+        if abs(default_db) > 0.01:
+            fail(f"{channels} ch: default level {default_db:+.4f} dB, expected 0 ± 0.01")
+        set_trim_db(plugin, -6.0)
+        plugin.reset()
+        y = process(plugin, x)
+        trim_db = rms_db(y[:, 4800:]) - rms_db(x[:, 4800:])
+        if abs(trim_db + 6.0) > 0.05:
+            fail(f"{channels} ch: trim -6 dB measured {trim_db:+.4f} dB")
+        print(f"{channels} ch: default {default_db:+.4f} dB, trim -6 dB -> {trim_db:+.4f} dB")
+
+
+def check_state(bundle):
+    a = load(bundle)
+    set_trim_db(a, -9.0)
+    x = sine(440.0, 24000)
+    process(a, x)
+    b = load(bundle)
+    b.raw_state = a.raw_state
+    a.reset()
+    b.reset()
+    ya, yb = process(a, x), process(b, x)
+    if not np.array_equal(ya, yb):
+        fail(f"restored instance differs by up to {np.max(np.abs(ya - yb))}")
+    level = rms_db(yb[:, 4800:]) - rms_db(x[:, 4800:])
+    if abs(level + 9.0) > 0.05:
+        fail(f"restored trim measured {level:+.4f} dB, expected -9")
+    print(f"state restored: identical output, level {level:+.4f} dB")
+
+
+def check_bad_input(bundle):
+    plugin = load(bundle)
+    x = sine(1000.0, 48000)
+    x[0, 1000:1010] = np.nan
+    x[1, 1000:1005] = np.inf
+    x[1, 1005:1010] = -np.inf
+    x[0, 1010:1020] = 1e-40
+    y = process(plugin, x)
+    if not np.all(np.isfinite(y)):
+        fail(f"{np.count_nonzero(~np.isfinite(y))} non-finite output samples")
+    clean = sine(1000.0, 48000)
+    tail_db = rms_db(y[:, 4800:]) - rms_db(clean[:, 4800:])
+    if abs(tail_db) > 0.01:
+        fail(f"level after the burst {tail_db:+.4f} dB")
+    print(f"all output finite; level after the burst {tail_db:+.4f} dB")
+
+
+CHECKS = {
+    "params": check_params,
+    "level": check_level,
+    "state": check_state,
+    "bad_input": check_bad_input,
+}
+
+if __name__ == "__main__":
+    if len(sys.argv) != 3 or sys.argv[2] not in CHECKS:
+        print(__doc__)
+        sys.exit(2)
+    CHECKS[sys.argv[2]](sys.argv[1])
