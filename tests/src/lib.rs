@@ -1,0 +1,89 @@
+//! Shared helpers for the workspace tests: where the built bundles are, the policy for a
+//! missing host tool (skip on a user's machine, fail in CI), and small signal utilities.
+
+pub mod clap_host;
+
+use std::path::PathBuf;
+
+/// CLAP plugin id of the Sourcery plugin (also in `plugins/sourcery`).
+pub const CLAP_ID: &str = "audio.sourcery.sourcery";
+/// LV2 URI of the stereo plugin.
+pub const LV2_URI_STEREO: &str = "https://sourcery.audio/lv2/sourcery";
+/// LV2 URI of the mono plugin.
+pub const LV2_URI_MONO: &str = "https://sourcery.audio/lv2/sourcery-mono";
+
+/// The workspace root (parent of this package).
+pub fn workspace_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+/// Folder that `cargo xtask bundle sourcery --release` fills.
+pub fn bundle_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace_root().join("target"))
+        .join("bundled")
+}
+
+/// Whether we run in CI, where a missing host tool or bundle is a failure.
+pub fn in_ci() -> bool {
+    std::env::var("CI").is_ok_and(|v| v == "true" || v == "1")
+}
+
+/// A prerequisite is missing: in CI this panics (the test fails); on a user's machine it
+/// prints why the test is skipped and how to fix it, and returns `false`.
+#[must_use]
+pub fn skip_unless(available: bool, what: &str, how_to_fix: &str) -> bool {
+    if available {
+        return true;
+    }
+    if in_ci() {
+        panic!("{what} is missing, and CI=true makes that a failure. {how_to_fix}");
+    }
+    eprintln!("SKIPPED: {what} is missing. {how_to_fix}");
+    false
+}
+
+/// Path of a built bundle (`Sourcery.clap`, `Sourcery.vst3`, `Sourcery.lv2`), or `None`
+/// after [`skip_unless`] when it has not been built.
+pub fn bundle(name: &str) -> Option<PathBuf> {
+    let path = bundle_dir().join(name);
+    skip_unless(
+        path.exists(),
+        &format!("the bundle {}", path.display()),
+        "Build it with `cargo xtask bundle sourcery --release` (or run `cargo xtask test`).",
+    )
+    .then_some(path)
+}
+
+/// Whether a program can be started (`program --help` or similar runs).
+pub fn have_program(program: &str) -> bool {
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {program}"))
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// A sine of `amplitude` (peak) at `freq_hz`.
+pub fn sine(freq_hz: f64, sample_rate: f64, frames: usize, amplitude: f32) -> Vec<f32> {
+    (0..frames)
+        .map(|i| {
+            amplitude * (std::f64::consts::TAU * freq_hz * i as f64 / sample_rate).sin() as f32
+        })
+        .collect()
+}
+
+/// RMS level in dB relative to full scale amplitude 1.0 (a full-scale sine reads −3.01).
+pub fn rms_db(x: &[f32]) -> f64 {
+    let ms = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / x.len().max(1) as f64;
+    10.0 * ms.log10()
+}
+
+/// Level of `output` relative to `input` in dB (RMS over the given range).
+pub fn gain_db(input: &[f32], output: &[f32]) -> f64 {
+    rms_db(output) - rms_db(input)
+}

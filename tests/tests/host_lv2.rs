@@ -1,0 +1,293 @@
+//! The built LV2 bundle (`target/bundled/Sourcery.lv2`) in a real LV2 host: lilv's
+//! `lv2info` reads its TTL and `lv2apply` runs the binary on WAV files.
+//!
+//! `lv2apply` calls `run()` with one frame at a time, so these tests also cover the smallest
+//! block size. Skipped (or failed, with `CI=true`) when lilv-utils or the bundle is missing.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use sourcery_dsp::{Engine, ParamKind, Settings, PARAMS};
+use sourcery_tests::{
+    bundle, gain_db, have_program, sine, skip_unless, LV2_URI_MONO, LV2_URI_STEREO,
+};
+
+const RATE: u32 = 48_000;
+
+/// The bundle, when lilv-utils and the bundle are both available.
+fn lv2_bundle() -> Option<PathBuf> {
+    if !skip_unless(
+        have_program("lv2apply") && have_program("lv2info"),
+        "lilv-utils (lv2info, lv2apply)",
+        "Install it with `sudo apt-get install lilv-utils`.",
+    ) {
+        return None;
+    }
+    bundle("Sourcery.lv2")
+}
+
+/// `LV2_PATH` for the host: the folder that holds the bundle.
+fn lv2_path(bundle: &Path) -> &Path {
+    bundle.parent().expect("the bundle is in a folder")
+}
+
+/// A fresh scratch folder for one test, under the target directory.
+fn scratch_dir(test: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join("host_lv2")
+        .join(test);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("create the scratch folder");
+    dir
+}
+
+/// Audio channels of each plugin.
+fn channels(uri: &str) -> usize {
+    if uri == LV2_URI_MONO {
+        1
+    } else {
+        2
+    }
+}
+
+/// Latency the plugin reports at `RATE` (the plugin prepares the same engine).
+fn engine_latency(channels: usize) -> usize {
+    let mut engine = Engine::new(&Settings::default());
+    engine.prepare(RATE as f32, 4096, channels);
+    engine.latency_samples()
+}
+
+/// Write a 32-bit float WAV from one buffer per channel.
+fn write_wav(path: &Path, channels: &[Vec<f32>]) {
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: RATE,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).expect("create the input WAV");
+    for i in 0..channels[0].len() {
+        for channel in channels {
+            writer.write_sample(channel[i]).unwrap();
+        }
+    }
+    writer.finalize().unwrap();
+}
+
+/// Read a WAV (float or integer) into one buffer per channel, full scale = 1.0.
+fn read_wav(path: &Path) -> Vec<Vec<f32>> {
+    let mut reader = hound::WavReader::open(path).expect("open the output WAV");
+    let spec = reader.spec();
+    assert_eq!(spec.sample_rate, RATE, "lv2apply keeps the sample rate");
+    let interleaved: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader.samples::<f32>().map(Result::unwrap).collect(),
+        hound::SampleFormat::Int => {
+            let full_scale = (1u64 << (spec.bits_per_sample - 1)) as f32;
+            reader
+                .samples::<i32>()
+                .map(|s| s.unwrap() as f32 / full_scale)
+                .collect()
+        }
+    };
+    let n = usize::from(spec.channels);
+    (0..n)
+        .map(|ch| interleaved.iter().skip(ch).step_by(n).copied().collect())
+        .collect()
+}
+
+/// Run `lv2apply` on `input`, with `controls` as `(symbol, value)`, and read the result.
+fn lv2apply(
+    bundle: &Path,
+    uri: &str,
+    dir: &Path,
+    input: &[Vec<f32>],
+    controls: &[(&str, f32)],
+) -> Vec<Vec<f32>> {
+    let in_path = dir.join("in.wav");
+    let out_path = dir.join("out.wav");
+    write_wav(&in_path, input);
+    let mut command = Command::new("lv2apply");
+    command
+        .env("LV2_PATH", lv2_path(bundle))
+        .arg("-i")
+        .arg(&in_path)
+        .arg("-o")
+        .arg(&out_path);
+    for (symbol, value) in controls {
+        command.arg("-c").arg(symbol).arg(value.to_string());
+    }
+    let output = command.arg(uri).output().expect("start lv2apply");
+    assert!(
+        output.status.success(),
+        "lv2apply failed ({}):\n{}{}",
+        output.status,
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let result = read_wav(&out_path);
+    assert_eq!(result.len(), input.len(), "channel count");
+    assert_eq!(result[0].len(), input[0].len(), "frame count");
+    result
+}
+
+/// `lv2info URI` output.
+fn lv2info(bundle: &Path, uri: &str) -> String {
+    let output = Command::new("lv2info")
+        .env("LV2_PATH", lv2_path(bundle))
+        .arg(uri)
+        .output()
+        .expect("start lv2info");
+    let text = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(
+        output.status.success() && text.contains(uri),
+        "lv2info does not find {uri}:\n{text}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    text
+}
+
+/// The value of an lv2info `Key: value` line, if `line` is one for `key`.
+fn field<'a>(line: &'a str, key: &str) -> Option<&'a str> {
+    line.trim().strip_prefix(key).map(str::trim)
+}
+
+/// The port symbols lv2info lists, in port-index order.
+fn listed_symbols(info: &str) -> Vec<(usize, String)> {
+    let mut ports = Vec::new();
+    let mut current = None;
+    for line in info.lines().map(str::trim) {
+        if let Some(rest) = line.strip_prefix("Port ") {
+            current = rest.trim_end_matches(':').parse::<usize>().ok();
+        } else if let (Some(index), Some(symbol)) = (current, field(line, "Symbol:")) {
+            ports.push((index, symbol.to_owned()));
+        }
+    }
+    ports
+}
+
+/// Level of `output` relative to `input` over the frames after `skip`, aligning for the
+/// plugin's latency.
+fn level_db(input: &[f32], output: &[f32], latency: usize, skip: usize) -> f64 {
+    let frames = output.len();
+    gain_db(&input[skip - latency..frames - latency], &output[skip..])
+}
+
+#[test]
+fn lv2info_lists_both_plugins_with_every_port() {
+    let Some(bundle) = lv2_bundle() else { return };
+    for (uri, name, audio) in [
+        (
+            LV2_URI_STEREO,
+            "Sourcery",
+            &["in_l", "in_r", "out_l", "out_r"][..],
+        ),
+        (LV2_URI_MONO, "Sourcery (mono)", &["in", "out"][..]),
+    ] {
+        let info = lv2info(&bundle, uri);
+        assert!(
+            info.lines().any(|l| field(l, "Name:") == Some(name)),
+            "{uri}: name {name} not listed:\n{info}"
+        );
+        // Every port, in the documented order: audio in, audio out, PARAMS, latency.
+        let mut expected: Vec<&str> = audio.to_vec();
+        expected.extend(PARAMS.iter().map(|p| p.id));
+        expected.push("latency");
+        let listed = listed_symbols(&info);
+        let symbols: Vec<&str> = listed.iter().map(|(_, s)| s.as_str()).collect();
+        assert_eq!(symbols, expected, "{uri}: port symbols");
+        for (i, (index, _)) in listed.iter().enumerate() {
+            assert_eq!(*index, i, "{uri}: port indices are contiguous");
+        }
+        let latency_port = expected.len() - 1;
+        let has_latency = format!("yes, reported by port {latency_port}");
+        assert!(
+            info.lines()
+                .any(|l| field(l, "Has latency:") == Some(has_latency.as_str())),
+            "{uri}: latency port not recognised:\n{info}"
+        );
+        // Every enumeration label is a scale point.
+        for spec in PARAMS {
+            if let ParamKind::Enum { labels, .. } = spec.kind {
+                for (i, label) in labels.iter().enumerate() {
+                    let point = format!("{i} = \"{label}\"");
+                    assert!(
+                        info.lines().any(|l| l.trim() == point),
+                        "{uri}: scale point {point} of {} missing",
+                        spec.id
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn lv2apply_output_trim_sets_the_level() {
+    let Some(bundle) = lv2_bundle() else { return };
+    for uri in [LV2_URI_STEREO, LV2_URI_MONO] {
+        let n = channels(uri);
+        let dir = scratch_dir(if n == 1 { "trim_mono" } else { "trim_stereo" });
+        let frames = RATE as usize; // 1 s
+        let input: Vec<Vec<f32>> = (0..n)
+            .map(|ch| sine(1000.0, f64::from(RATE), frames, 0.5 - 0.2 * ch as f32))
+            .collect();
+        let output = lv2apply(&bundle, uri, &dir, &input, &[("output_trim_db", -6.0)]);
+        let latency = engine_latency(n);
+        // Skip the latency and the 10 ms gain ramp from the default (0 dB) to −6 dB.
+        let skip = latency + RATE as usize / 20;
+        for (ch, (x, y)) in input.iter().zip(&output).enumerate() {
+            let db = level_db(x, y, latency, skip);
+            println!("{uri} channel {ch}: {db:+.4} dB");
+            assert!(
+                (db + 6.0).abs() < 0.05,
+                "{uri} channel {ch}: {db:+.4} dB, want −6"
+            );
+        }
+    }
+}
+
+#[test]
+fn lv2apply_survives_non_finite_and_denormal_samples() {
+    let Some(bundle) = lv2_bundle() else { return };
+    for uri in [LV2_URI_STEREO, LV2_URI_MONO] {
+        let n = channels(uri);
+        let dir = scratch_dir(if n == 1 { "burst_mono" } else { "burst_stereo" });
+        let frames = RATE as usize;
+        let burst_at = frames / 2;
+        let clean: Vec<Vec<f32>> = (0..n)
+            .map(|_| sine(1000.0, f64::from(RATE), frames, 0.5))
+            .collect();
+        let mut input = clean.clone();
+        let burst = [
+            f32::NAN,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            1.0e-40,
+            -1.0e-42,
+            f32::MIN_POSITIVE / 2.0,
+            f32::NAN,
+            f32::MAX,
+            -f32::MAX,
+        ];
+        for channel in &mut input {
+            channel[burst_at..burst_at + burst.len()].copy_from_slice(&burst);
+        }
+        let output = lv2apply(&bundle, uri, &dir, &input, &[("output_trim_db", -6.0)]);
+        for (ch, y) in output.iter().enumerate() {
+            if let Some(i) = y.iter().position(|x| !x.is_finite()) {
+                panic!("{uri} channel {ch}: sample {i} is {}", y[i]);
+            }
+        }
+        // The tail, 50 ms after the burst, is back at the trimmed level.
+        let latency = engine_latency(n);
+        let skip = burst_at + burst.len() + latency + RATE as usize / 20;
+        for (ch, (x, y)) in clean.iter().zip(&output).enumerate() {
+            let db = level_db(x, y, latency, skip);
+            println!("{uri} channel {ch}: tail {db:+.4} dB");
+            assert!(
+                (db + 6.0).abs() < 0.05,
+                "{uri} channel {ch}: tail at {db:+.4} dB"
+            );
+        }
+    }
+}
