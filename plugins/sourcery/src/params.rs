@@ -46,7 +46,15 @@ impl TableParam {
                 IntParam::new(spec.name, default, IntRange::Linear { min, max })
                     .with_unit(spec.unit),
             ),
-            ParamKind::Bool { default } => TableParam::Bool(BoolParam::new(spec.name, default)),
+            ParamKind::Bool { default } => {
+                let param = BoolParam::new(spec.name, default);
+                // Flag our bypass so hosts link their own bypass button to it.
+                TableParam::Bool(if spec.id == ParamId::Bypass.spec().id {
+                    param.make_bypass()
+                } else {
+                    param
+                })
+            }
             ParamKind::Enum { labels, default } => TableParam::Int(
                 IntParam::new(
                     spec.name,
