@@ -1,0 +1,79 @@
+//! `Engine::process`, `set_settings` and `reset` never allocate: a counting global
+//! allocator (this test binary only) counts allocations made on the current thread.
+
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::cell::Cell;
+
+use sourcery_dsp::{Engine, Settings};
+
+struct Counting;
+
+thread_local! {
+    static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+}
+
+// SAFETY: forwards every call to the system allocator unchanged; only counts.
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.alloc(layout) }
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: same contract as the caller's.
+        unsafe { System.dealloc(ptr, layout) }
+    }
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        ALLOCATIONS.with(|a| a.set(a.get() + 1));
+        // SAFETY: same contract as the caller's.
+        unsafe { System.realloc(ptr, layout, new_size) }
+    }
+}
+
+#[global_allocator]
+static ALLOCATOR: Counting = Counting;
+
+fn allocations() -> u64 {
+    ALLOCATIONS.with(Cell::get)
+}
+
+#[test]
+fn counting_allocator_sees_allocations() {
+    // The check below can only fail if the counter works.
+    let before = allocations();
+    let v = std::hint::black_box(vec![1u8; 100]);
+    assert!(allocations() > before);
+    drop(v);
+}
+
+#[test]
+fn process_never_allocates() {
+    for &rate in &[44_100.0f32, 48_000.0, 96_000.0, 192_000.0, 384_000.0] {
+        for &channels in &[1usize, 2] {
+            let mut engine = Engine::new(&Settings::default());
+            engine.prepare(rate, 4096, channels);
+            let mut left = vec![0.25f32; 16_384];
+            let mut right = left.clone();
+            left[3] = f32::NAN;
+            let changed = Settings {
+                output_trim_db: -7.0,
+                bypass: true,
+                ..Settings::default()
+            };
+            let before = allocations();
+            for &n in &[1usize, 7, 64, 512, 4096, 16_384, 333] {
+                let mut chans: [&mut [f32]; 2] = [&mut left[..n], &mut right[..n]];
+                engine.process(&mut chans[..channels]);
+                engine.set_settings(&changed);
+                engine.process(&mut chans[..channels]);
+                engine.set_settings(&Settings::default());
+            }
+            engine.reset();
+            assert_eq!(
+                allocations(),
+                before,
+                "allocated in process at {rate} Hz, {channels} ch"
+            );
+        }
+    }
+}
