@@ -6,7 +6,11 @@
 //! the [`Engine`], whose lifecycle is `new(&Settings)` → `prepare(sample_rate, max_block,
 //! channels)` (allocates) → `reset()` → `process(..)` (never allocates).
 
+pub mod analog;
+pub mod analysis;
+pub mod dac;
 pub mod engine;
+pub mod filter;
 pub mod params;
 pub mod settings;
 pub mod util;

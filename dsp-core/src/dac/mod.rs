@@ -1,0 +1,4 @@
+//! The digital-to-analog stage: NOS hold, OS chip filters, R2R ladder, delta-sigma.
+
+pub mod os_filter;
+pub mod r2r;
