@@ -8,8 +8,9 @@
 //! - `cargo xtask test [cargo test args]`: bundle (release), build the debug plugin (whose
 //!   `process` aborts on any allocation), then `cargo test --workspace`, host tests included.
 
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
 
@@ -142,9 +143,46 @@ fn test(args: &[String]) -> Result<()> {
     // The debug plugin, whose `process` aborts on any allocation (nice-plug's
     // `assert_process_allocs`): the CLAP host test runs it.
     run(Command::new("cargo").args(["build", "--workspace"]))?;
-    run(Command::new("cargo")
+    let mut command = Command::new("cargo");
+    command
         .args(["test", "--workspace"])
-        .args(args))
+        .args(args)
+        .stdout(Stdio::piped());
+    eprintln!("> {command:?}");
+    let mut child = command.spawn()?;
+    let stdout = child.stdout.take().context("cargo test has no stdout")?;
+    let (mut passed, mut failed) = (0u64, 0u64);
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        if let Some((p, f)) = parse_test_result(&line) {
+            passed += p;
+            failed += f;
+        }
+    }
+    let status = child.wait()?;
+    // One closing line over every test binary (cargo's own last line is the doc tests').
+    println!("tests: {passed} passed, {failed} failed");
+    if !status.success() {
+        bail!("cargo test failed with {status}");
+    }
+    Ok(())
+}
+
+/// `test result: ok. 12 passed; 0 failed; …` → (12, 0).
+fn parse_test_result(line: &str) -> Option<(u64, u64)> {
+    let rest = line.trim().strip_prefix("test result: ")?;
+    let count = |word: &str| {
+        rest.split(';')
+            .find_map(|part| {
+                part.trim()
+                    .trim_start_matches("ok. ")
+                    .trim_start_matches("FAILED. ")
+                    .strip_suffix(word)
+            })
+            .and_then(|n| n.trim().parse::<u64>().ok())
+    };
+    Some((count(" passed")?, count(" failed")?))
 }
 
 fn run(command: &mut Command) -> Result<()> {
@@ -154,5 +192,23 @@ fn run(command: &mut Command) -> Result<()> {
         Ok(())
     } else {
         bail!("{command:?} failed with {status}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_test_result;
+
+    #[test]
+    fn parses_cargo_test_summaries() {
+        assert_eq!(
+            parse_test_result("test result: ok. 85 passed; 0 failed; 0 ignored; 0 measured"),
+            Some((85, 0))
+        );
+        assert_eq!(
+            parse_test_result("test result: FAILED. 3 passed; 2 failed; 0 ignored"),
+            Some((3, 2))
+        );
+        assert_eq!(parse_test_result("running 3 tests"), None);
     }
 }
