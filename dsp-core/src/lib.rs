@@ -12,8 +12,10 @@ pub mod dac;
 pub mod engine;
 pub mod filter;
 pub mod params;
+pub mod rebuild;
 pub mod settings;
 pub mod util;
+pub mod voicing;
 
 pub use engine::Engine;
 pub use params::{ParamId, ParamKind, ParamSpec, ParamValues, PARAMS};

@@ -108,11 +108,33 @@ impl ParamSpec {
 /// (append only), since hosts store the index. "Ideal" is the transparent reference.
 /// Every enumeration has at least two entries: hosts normalise an index as
 /// `i / (n − 1)`, which a one-entry list would turn into 0/0.
-pub const DEVICE_LABELS: &[&str] = &["FiiO K13 R2R", "Ideal"];
+pub const DEVICE_LABELS: &[&str] = &["FiiO K13 R2R", "Ideal", "FiiO K7"];
 
 /// Labels of the `headphone` enumeration. Grows with the amp/load issue (append only).
 /// "Resistive" is a flat load whose value becomes a parameter in that issue.
 pub const HEADPHONE_LABELS: &[&str] = &["Campfire Andromeda 2020", "Resistive"];
+
+/// Labels of `dac_rate`; index 0 follows the host.
+pub const DAC_RATE_LABELS: &[&str] = &[
+    "Host",
+    "44.1 kHz",
+    "48 kHz",
+    "88.2 kHz",
+    "96 kHz",
+    "176.4 kHz",
+    "192 kHz",
+];
+
+/// DAC rates in Hz for [`DAC_RATE_LABELS`] (index 0, "Host", has none).
+pub const DAC_RATES_HZ: &[f64] = &[
+    0.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 176_400.0, 192_000.0,
+];
+
+/// Labels of `r2r_bits`.
+pub const R2R_BITS_LABELS: &[&str] = &["16 bit", "20 bit", "24 bit"];
+
+/// Resolutions for [`R2R_BITS_LABELS`].
+pub const R2R_BITS: &[u32] = &[16, 20, 24];
 
 macro_rules! param_table {
     ($( $variant:ident => $spec:expr ),+ $(,)?) => {
@@ -182,6 +204,78 @@ param_table! {
         group: "Load",
         description: "The headphone or IEM the source drives.",
     },
+    DacMode => ParamSpec {
+        id: "dac_mode",
+        name: "DAC Mode",
+        unit: "",
+        kind: ParamKind::Enum { labels: crate::dac::stage::DacMode::LABELS, default: 0 },
+        group: "Source",
+        description: "OS: the chip's oversampling filter reconstructs. NOS: the converter holds each sample (zero-order hold).",
+    },
+    OsFilter => ParamSpec {
+        id: "os_filter",
+        name: "OS Filter",
+        unit: "",
+        kind: ParamKind::Enum { labels: &crate::dac::os_filter::OsFilter::PARAM_LABELS, default: 0 },
+        group: "Source",
+        description: "The oversampling filter in OS mode.",
+    },
+    DacRate => ParamSpec {
+        id: "dac_rate",
+        name: "DAC Rate",
+        unit: "",
+        kind: ParamKind::Enum { labels: DAC_RATE_LABELS, default: 0 },
+        group: "Source",
+        description: "Rate the DAC runs at; other than Host, the input is first converted to it (e.g. 44.1 kHz NOS in a 96 kHz session).",
+    },
+    Decimator => ParamSpec {
+        id: "decimator",
+        name: "Decimator",
+        unit: "",
+        kind: ParamKind::Enum { labels: crate::analog::decimator::DecimatorPhase::LABELS, default: 0 },
+        group: "Output",
+        description: "Filter back from the oversampled analog domain: linear phase, or minimum phase for low latency.",
+    },
+    R2rCustom => ParamSpec {
+        id: "r2r_custom",
+        name: "Custom Ladder",
+        unit: "",
+        kind: ParamKind::Bool { default: false },
+        group: "Ladder",
+        description: "Off: the device's own ladder. On: the ladder below replaces the device's converter.",
+    },
+    R2rBits => ParamSpec {
+        id: "r2r_bits",
+        name: "Ladder Bits",
+        unit: "",
+        kind: ParamKind::Enum { labels: R2R_BITS_LABELS, default: 2 },
+        group: "Ladder",
+        description: "Resolution of the custom ladder.",
+    },
+    R2rTolerance => ParamSpec {
+        id: "r2r_tolerance_pct",
+        name: "Resistor Tolerance",
+        unit: " %",
+        kind: ParamKind::Float { min: 0.001, max: 1.0, default: 0.1, skew_center: Some(0.05) },
+        group: "Ladder",
+        description: "Resistor tolerance of the custom ladder (uniform within ±tolerance).",
+    },
+    R2rCoding => ParamSpec {
+        id: "r2r_coding",
+        name: "Ladder Coding",
+        unit: "",
+        kind: ParamKind::Enum { labels: crate::dac::r2r::Coding::LABELS, default: 2 },
+        group: "Ladder",
+        description: "Offset binary, sign-magnitude or complementary (two ladders).",
+    },
+    R2rSeed => ParamSpec {
+        id: "r2r_seed",
+        name: "Ladder Seed",
+        unit: "",
+        kind: ParamKind::Int { min: 0, max: 9999, default: 1 },
+        group: "Ladder",
+        description: "Which unit: the same seed gives the same resistor draw, bit for bit.",
+    },
 }
 
 /// Number of parameters in the table.
@@ -234,6 +328,15 @@ mod tests {
         "output_trim_db",
         "device",
         "headphone",
+        "dac_mode",
+        "os_filter",
+        "dac_rate",
+        "decimator",
+        "r2r_custom",
+        "r2r_bits",
+        "r2r_tolerance_pct",
+        "r2r_coding",
+        "r2r_seed",
     ];
 
     #[test]

@@ -1,15 +1,20 @@
-//! `Engine::process`, `set_settings` and `reset` never allocate: a counting global
-//! allocator (this test binary only) counts allocations made on the current thread.
+//! `Engine::process`, `set_settings` and `reset` never allocate or free: a counting global
+//! allocator (this test binary only) counts allocations and frees made on the current
+//! thread.
 
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
+use sourcery_dsp::dac::os_filter::OsFilter;
+use sourcery_dsp::dac::r2r::{Coding, LadderConfig};
+use sourcery_dsp::dac::stage::DacMode;
 use sourcery_dsp::{Engine, Settings};
 
 struct Counting;
 
 thread_local! {
     static ALLOCATIONS: Cell<u64> = const { Cell::new(0) };
+    static DEALLOCATIONS: Cell<u64> = const { Cell::new(0) };
 }
 
 // SAFETY: forwards every call to the system allocator unchanged; only counts.
@@ -20,6 +25,7 @@ unsafe impl GlobalAlloc for Counting {
         unsafe { System.alloc(layout) }
     }
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        DEALLOCATIONS.with(|a| a.set(a.get() + 1));
         // SAFETY: same contract as the caller's.
         unsafe { System.dealloc(ptr, layout) }
     }
@@ -35,6 +41,10 @@ static ALLOCATOR: Counting = Counting;
 
 fn allocations() -> u64 {
     ALLOCATIONS.with(Cell::get)
+}
+
+fn deallocations() -> u64 {
+    DEALLOCATIONS.with(Cell::get)
 }
 
 #[test]
@@ -76,4 +86,48 @@ fn process_never_allocates() {
             );
         }
     }
+}
+
+/// A structural change (OS → NOS, another filter, a custom ladder) is built by the worker
+/// thread; the audio thread only sends the request, receives the stage, swaps it in and
+/// hands the old one back — none of which allocates or frees on this thread.
+#[test]
+fn structural_changes_never_allocate_on_the_audio_thread() {
+    let mut engine = Engine::new(&Settings::default());
+    engine.prepare(44_100.0, 512, 2);
+    let mut left = vec![0.1f32; 512];
+    let mut right = left.clone();
+    let targets = [
+        Settings {
+            dac_mode: DacMode::Nos,
+            ..Settings::default()
+        },
+        Settings {
+            os_filter: Some(OsFilter::Ak4493ShortDelaySlow),
+            ..Settings::default()
+        },
+        Settings {
+            custom_ladder: Some(LadderConfig {
+                bits: 16,
+                coding: Coding::SignMagnitude,
+                ..LadderConfig::default()
+            }),
+            ..Settings::default()
+        },
+        Settings::default(),
+    ];
+    let before = allocations();
+    let frees_before = deallocations();
+    for target in &targets {
+        engine.set_settings(target);
+        let start = std::time::Instant::now();
+        while engine.rebuild_pending() {
+            engine.process(&mut [&mut left[..], &mut right[..]]);
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            assert!(start.elapsed().as_secs() < 30, "rebuild did not finish");
+        }
+        assert_eq!(engine.dac().map(|d| *d.config()), Some(target.dac_config()));
+    }
+    assert_eq!(allocations(), before, "allocated on the audio thread");
+    assert_eq!(deallocations(), frees_before, "freed on the audio thread");
 }

@@ -685,7 +685,25 @@ impl ClapInstance {
     /// Select the port configuration with `channels` in and out (via audio-ports-config if
     /// offered), activate at `sample_rate` with up to `max_frames` per block, and start the
     /// audio thread. Deactivates first if active.
+    ///
+    /// Like a DAW, it honours a restart the plugin requests while being activated: nice-plug
+    /// reports a latency set in `activate` through a main-thread task that, finding the
+    /// plugin active, asks the host to restart (deactivate, activate) so the host can read
+    /// the new latency. That restart is done here, once.
     pub fn activate(
+        &mut self,
+        sample_rate: f64,
+        max_frames: u32,
+        channels: usize,
+    ) -> Result<(), String> {
+        self.activate_once(sample_rate, max_frames, channels)?;
+        if self.take_restart_request() {
+            self.activate_once(sample_rate, max_frames, channels)?;
+        }
+        Ok(())
+    }
+
+    fn activate_once(
         &mut self,
         sample_rate: f64,
         max_frames: u32,

@@ -84,7 +84,21 @@ impl OsFilter {
         OsFilter::ReferenceMinimum,
     ];
 
-    /// Human names, in [`OsFilter::ALL`] order (the `os_filter` labels after "Device default").
+    /// Labels of the `os_filter` parameter: "Device default", then [`OsFilter::LABELS`].
+    pub const PARAM_LABELS: [&'static str; 10] = [
+        "Device default",
+        "AK4493 Sharp",
+        "AK4493 Slow",
+        "AK4493 Short-delay sharp",
+        "AK4493 Short-delay slow",
+        "AK4493 Super slow",
+        "AK4493 Low-dispersion short delay",
+        "R2R OS (K13/K11)",
+        "Reference linear phase",
+        "Reference minimum phase",
+    ];
+
+    /// Human names, in [`OsFilter::ALL`] order.
     pub const LABELS: [&'static str; 9] = [
         "AK4493 Sharp",
         "AK4493 Slow",
@@ -99,6 +113,11 @@ impl OsFilter {
 
     pub fn label(self) -> &'static str {
         Self::LABELS[self as usize]
+    }
+
+    /// The filter for an `os_filter` parameter index (`None` for "Device default").
+    pub fn from_param_index(index: usize) -> Option<Self> {
+        index.checked_sub(1).and_then(|i| Self::ALL.get(i).copied())
     }
 
     /// The figures this filter is designed to (see the module docs for their sources).

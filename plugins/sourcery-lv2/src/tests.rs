@@ -435,7 +435,16 @@ fn unconnected_ports_do_not_crash() {
             host.connect(variant.audio_out_symbols()[ch], out.as_mut_ptr().cast());
         }
         host.raw_run(256);
-        assert!(outputs.iter().flatten().all(|&x| x == 0.0));
+        // Silence in, the DAC's own floor out: the default voicing's 24-bit ladder dithers
+        // (±1 LSB ≈ 1.2e-7), so "silent" means below −120 dBFS, not exact zeros.
+        let loudest = outputs
+            .iter()
+            .flatten()
+            .fold(0.0f32, |a, &x| a.max(x.abs()));
+        assert!(
+            outputs.iter().flatten().all(|&x| x.is_finite()) && loudest < 1e-6,
+            "silence came out at {loudest:e}"
+        );
         // Unknown port indices are ignored.
         let mut junk = 0.0f32;
         // SAFETY: a live handle; the plugin ignores indices past its last port.

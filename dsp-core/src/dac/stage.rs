@@ -1,0 +1,496 @@
+//! The DAC stage as one unit: host rate in, host rate out, with the oversampled "analog"
+//! domain in between.
+//!
+//! ```text
+//! host fs ─► [to DAC rate] ─► OS: chip filter ×M ─► converter ─► hold ─► analog LPF ─► shaper ─► decimator ─► host fs
+//!                             NOS: (none)          (ideal, R2R,   (band-limited,   (all at F = K·fs)
+//!                                                   ΔΣ) at M·fd   into F)
+//! ```
+//!
+//! - `K` (analog domain): 8 for 44.1/48 kHz, 4 for 88.2/96, 2 for 176.4/192, 1 above.
+//! - The DAC rate `fd` is the host rate unless a voicing asks for another ("44.1 kHz NOS" in
+//!   a 96 kHz session); then a band-limited resampler (windowed sinc, −100 dB) converts
+//!   first, as if the material were at `fd`.
+//! - OS: the chip filter oversamples by `M` (the same rule as K, applied to `fd`, so the chip
+//!   runs near 352.8–384 kHz), and the converter converts the oversampled codes. NOS: the
+//!   converter converts at `fd`.
+//! - The converter's output is a staircase at its rate; [`hold_kernel`] renders it at F
+//!   exactly (sinc droop and images), band-limited to F/2.
+//! - Latency is measured, not computed: at build time an impulse goes through a copy of the
+//!   stage with an ideal converter and no shaper, and its peak position is the latency. The
+//!   hold's delay is chosen so that the linear-phase delays add up to a whole number of host
+//!   samples, so for linear-phase chains the peak falls exactly on a sample.
+//!
+//! `DacStage::new` allocates and designs filters (tens of ms): call it off the audio thread.
+//! `process` never allocates.
+
+use crate::analog::decimator::{self, DecimatorPhase};
+use crate::analog::lowpass::{Biquad, BiquadCoefs};
+use crate::analog::shaper::{ChebyshevShaper, HarmonicProfile};
+use crate::dac::delta_sigma::DeltaSigmaDac;
+use crate::dac::os_filter::OsFilter;
+use crate::dac::r2r::{LadderConfig, R2rDac};
+use crate::filter::fir::{Decimator, PolyphaseInterpolator};
+use crate::filter::fractional::{hold_kernel, sinc_kernel, FractionalResampler, KernelTable};
+use crate::MAX_CHANNELS;
+
+/// Oversampling factor of the analog domain (and of a chip's OS filter) for a rate.
+pub fn oversampling_factor(sample_rate: f64) -> usize {
+    if sample_rate <= 50_000.0 {
+        8
+    } else if sample_rate <= 100_000.0 {
+        4
+    } else if sample_rate <= 200_000.0 {
+        2
+    } else {
+        1
+    }
+}
+
+/// OS or NOS.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DacMode {
+    Os,
+    Nos,
+}
+
+impl DacMode {
+    pub const LABELS: &'static [&'static str] = &["OS", "NOS"];
+
+    pub fn from_index(index: usize) -> Self {
+        if index == 1 {
+            DacMode::Nos
+        } else {
+            DacMode::Os
+        }
+    }
+}
+
+/// What turns codes into voltages.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ConverterKind {
+    /// Exact (the "Ideal" reference).
+    Ideal,
+    R2r(LadderConfig),
+    /// Delta-sigma: in-band noise floor in dBFS (AES17), unweighted.
+    DeltaSigma {
+        noise_dbfs: f64,
+    },
+}
+
+/// A second-order Butterworth reconstruction low-pass, realised so that it equals the
+/// analog prototype exactly at `match_hz` (where its published figure is).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AnalogLowpass {
+    pub corner_hz: f64,
+    pub match_hz: f64,
+}
+
+/// Everything that defines a DAC stage (all `Copy`, so it can cross to a worker thread).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct DacConfig {
+    pub mode: DacMode,
+    /// OS filter; `None` in OS mode means no chip filter (the "Ideal" path uses the
+    /// reference filter instead).
+    pub os_filter: OsFilter,
+    /// DAC rate in Hz; `None` = the host rate.
+    pub dac_rate_hz: Option<f64>,
+    pub converter: ConverterKind,
+    /// The analog reconstruction filter, if any.
+    pub analog_lowpass: Option<AnalogLowpass>,
+    pub harmonics: HarmonicProfile,
+    pub decimator: DecimatorPhase,
+    /// Whether the converter's staircase (hold droop) is rendered; the "Ideal" reference
+    /// turns it off.
+    pub hold: bool,
+}
+
+impl DacConfig {
+    /// A transparent reference: OS with the long linear-phase filter, ideal converter, no
+    /// hold droop, no low-pass, no distortion.
+    pub const IDEAL: DacConfig = DacConfig {
+        mode: DacMode::Os,
+        os_filter: OsFilter::ReferenceLinear,
+        dac_rate_hz: None,
+        converter: ConverterKind::Ideal,
+        analog_lowpass: None,
+        harmonics: HarmonicProfile::CLEAN,
+        decimator: DecimatorPhase::Linear,
+        hold: false,
+    };
+}
+
+enum Converter {
+    Ideal,
+    R2r(Box<R2rDac>),
+    DeltaSigma(DeltaSigmaDac),
+}
+
+impl Converter {
+    fn new(kind: &ConverterKind, rate: f64) -> Self {
+        match kind {
+            ConverterKind::Ideal => Converter::Ideal,
+            ConverterKind::R2r(config) => {
+                let mut dac = R2rDac::new(config);
+                dac.set_sample_rate(rate);
+                Converter::R2r(Box::new(dac))
+            }
+            ConverterKind::DeltaSigma { noise_dbfs } => {
+                Converter::DeltaSigma(DeltaSigmaDac::new(*noise_dbfs, rate, 0x5EED))
+            }
+        }
+    }
+
+    fn reset(&mut self) {
+        match self {
+            Converter::Ideal => {}
+            Converter::R2r(dac) => dac.reset(),
+            Converter::DeltaSigma(dac) => dac.reset(),
+        }
+    }
+
+    fn process(&mut self, block: &mut [f32]) {
+        match self {
+            Converter::Ideal => {}
+            Converter::R2r(dac) => dac.process(block),
+            Converter::DeltaSigma(dac) => dac.process(block),
+        }
+    }
+}
+
+/// One channel's chain.
+struct Channel {
+    to_dac: Option<FractionalResampler>,
+    os: Option<PolyphaseInterpolator>,
+    converter: Converter,
+    hold: FractionalResampler,
+    lowpass: Option<Biquad>,
+    decimator: Option<Decimator>,
+}
+
+impl Channel {
+    fn reset(&mut self) {
+        if let Some(r) = &mut self.to_dac {
+            r.reset();
+        }
+        if let Some(os) = &mut self.os {
+            os.reset();
+        }
+        self.converter.reset();
+        self.hold.reset();
+        if let Some(lp) = &mut self.lowpass {
+            lp.reset();
+        }
+        if let Some(d) = &mut self.decimator {
+            d.reset();
+        }
+    }
+}
+
+/// Half width of the hold kernel, in converter samples.
+const HOLD_HALF_WIDTH: usize = 16;
+/// Kernel table resolution (a power of two: divisible by every integer K and M used).
+const HOLD_PHASES: usize = 1024;
+/// Alias rejection of the host → DAC rate converter, dB.
+const TO_DAC_REJECTION_DB: f64 = 110.0;
+
+/// Rates and sizes a stage is built for.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct StageLayout {
+    pub host_rate: f64,
+    pub max_block: usize,
+    pub channels: usize,
+}
+
+/// The DAC stage for 1 or 2 channels.
+pub struct DacStage {
+    config: DacConfig,
+    layout: StageLayout,
+    /// Analog-domain factor.
+    k: usize,
+    /// OS factor (1 in NOS).
+    m: usize,
+    dac_rate: f64,
+    channels: Vec<Channel>,
+    shaper: ChebyshevShaper,
+    dac_buf: Vec<f32>,
+    conv_buf: Vec<f32>,
+    analog_buf: Vec<f32>,
+    latency: usize,
+    /// Gain of the chain at 1 kHz (linear), measured at build time.
+    gain_1khz: f64,
+}
+
+impl DacStage {
+    /// Build (allocate, design) a stage. Off the audio thread.
+    pub fn new(config: &DacConfig, layout: StageLayout) -> Self {
+        let mut stage = Self::build(config, layout);
+        let (latency, gain) = stage.measure_linear_part();
+        stage.latency = latency;
+        stage.gain_1khz = gain;
+        stage
+    }
+
+    fn build(config: &DacConfig, layout: StageLayout) -> Self {
+        let host = layout.host_rate;
+        let max_block = layout.max_block.max(1);
+        let k = oversampling_factor(host);
+        let analog_rate = host * k as f64;
+        let dac_rate = config
+            .dac_rate_hz
+            .filter(|r| (r - host).abs() > 0.5)
+            .unwrap_or(host);
+        let m = match config.mode {
+            DacMode::Os => oversampling_factor(dac_rate),
+            DacMode::Nos => 1,
+        };
+        let conv_rate = dac_rate * m as f64;
+        let dac_block = (max_block as f64 * dac_rate / host).ceil() as usize + 4;
+
+        // Host → DAC rate: a windowed sinc like a converter's own filter — flat to
+        // 0.4535·f, nothing aliasing into that passband (stopband from f − 0.4535·f), where
+        // f is the lower of the two rates; Kaiser length for TO_DAC_REJECTION_DB.
+        let to_dac_design = (dac_rate != host).then(|| {
+            let step = host / dac_rate;
+            let lower = dac_rate.min(host);
+            let cutoff = 0.5 * lower / host;
+            let transition = (1.0 - 2.0 * 0.4535) * lower / host;
+            let taps = crate::filter::design::kaiser_taps(TO_DAC_REJECTION_DB, transition, 1.0);
+            let half_width = taps.div_ceil(2) + 1;
+            (step, cutoff, half_width)
+        });
+        let os_taps = (m > 1).then(|| config.os_filter.design(dac_rate, m));
+        let hold_cutoff = 0.5 * analog_rate / conv_rate;
+        let hold_table = if config.hold {
+            KernelTable::new(
+                hold_kernel(hold_cutoff, HOLD_HALF_WIDTH, 8.0),
+                HOLD_HALF_WIDTH,
+                HOLD_PHASES,
+            )
+        } else {
+            // No staircase: a plain band-limited interpolation into F.
+            KernelTable::new(
+                sinc_kernel(hold_cutoff.min(0.5), HOLD_HALF_WIDTH, 10.0),
+                HOLD_HALF_WIDTH,
+                HOLD_PHASES,
+            )
+        };
+        let decimator_taps = (k > 1).then(|| decimator::design(host, k, config.decimator));
+
+        // Hold delay (converter samples): enough for the input to be there when K·n outputs
+        // are pulled per host block, then adjusted so that the linear-phase delays add up to
+        // a whole number of host samples.
+        let rho = conv_rate / host; // converter samples per host sample
+        let to_dac_lag = to_dac_design.map_or(0.0, |(_, _, w)| w as f64 + 1.0);
+        let mut hold_delay = HOLD_HALF_WIDTH as f64 + 2.0 + rho * to_dac_lag;
+        let os_delay = os_taps.as_ref().map_or(0.0, |h| (h.len() - 1) as f64 / 2.0) / rho;
+        let dec_delay = decimator_taps
+            .as_ref()
+            .map_or(0.0, |h| (h.len() - 1) as f64 / 2.0 / k as f64);
+        let to_dac_delay = to_dac_design.map_or(0.0, |(_, _, w)| w as f64);
+        let total = to_dac_delay + os_delay + hold_delay / rho + dec_delay;
+        let frac = total - total.floor();
+        if frac > 1e-9 {
+            hold_delay += (1.0 - frac) * rho;
+        }
+
+        let channels = (0..layout.channels.clamp(1, MAX_CHANNELS))
+            .map(|_| Channel {
+                to_dac: to_dac_design.map(|(step, cutoff, w)| {
+                    FractionalResampler::new(
+                        KernelTable::new(
+                            sinc_kernel(
+                                cutoff,
+                                w,
+                                crate::filter::design::kaiser_beta(TO_DAC_REJECTION_DB),
+                            ),
+                            w,
+                            2048,
+                        ),
+                        step,
+                        w as f64,
+                        max_block,
+                    )
+                }),
+                os: os_taps
+                    .as_ref()
+                    .map(|h| PolyphaseInterpolator::new(h, m, dac_block)),
+                converter: Converter::new(&config.converter, conv_rate),
+                hold: FractionalResampler::new(
+                    hold_table.clone(),
+                    conv_rate / analog_rate,
+                    hold_delay,
+                    dac_block * m,
+                ),
+                lowpass: config.analog_lowpass.map(|lp| {
+                    Biquad::new(BiquadCoefs::lowpass_matched(
+                        lp.corner_hz,
+                        std::f64::consts::FRAC_1_SQRT_2,
+                        analog_rate,
+                        lp.match_hz,
+                    ))
+                }),
+                decimator: decimator_taps
+                    .as_ref()
+                    .map(|h| Decimator::new(h, k, max_block * k)),
+            })
+            .collect();
+        Self {
+            config: *config,
+            layout,
+            k,
+            m,
+            dac_rate,
+            channels,
+            shaper: ChebyshevShaper::new(&config.harmonics),
+            dac_buf: vec![0.0; dac_block],
+            conv_buf: vec![0.0; dac_block * m],
+            analog_buf: vec![0.0; max_block * k],
+            latency: 0,
+            gain_1khz: 1.0,
+        }
+    }
+
+    /// Latency (impulse peak) and 1 kHz gain of the linear part: the same design with an
+    /// ideal converter and no shaper.
+    fn measure_linear_part(&self) -> (usize, f64) {
+        let linear = DacConfig {
+            converter: ConverterKind::Ideal,
+            harmonics: HarmonicProfile::CLEAN,
+            ..self.config
+        };
+        let layout = StageLayout {
+            channels: 1,
+            ..self.layout
+        };
+        let host = self.layout.host_rate;
+        let mut probe = Self::build(&linear, layout);
+        let len = 16_384.max((host * 0.1) as usize);
+        let mut impulse = vec![0.0f32; len];
+        impulse[0] = 1.0;
+        probe.process_all(&mut impulse);
+        let latency = crate::analysis::impulse_peak(&impulse);
+        probe.reset();
+        let mut tone: Vec<f32> = (0..len)
+            .map(|i| (std::f64::consts::TAU * 1000.0 * i as f64 / host).sin() as f32)
+            .collect();
+        probe.process_all(&mut tone);
+        let settled = &tone[(latency + 2048).min(len / 2)..];
+        let gain = crate::analysis::tone(settled, host, 1000.0).amplitude;
+        // The R2R ladder's own gain (its weights' sum differs from ideal by ~tolerance).
+        let ladder_gain = match &self.config.converter {
+            ConverterKind::R2r(c) => {
+                let mut dac = R2rDac::new(&LadderConfig {
+                    dither: false,
+                    ..*c
+                });
+                f64::from(dac.convert(0.5)) - f64::from(dac.convert(-0.5))
+            }
+            _ => 1.0,
+        };
+        (latency, gain * ladder_gain)
+    }
+
+    fn process_all(&mut self, signal: &mut [f32]) {
+        let block = self.layout.max_block.max(1);
+        for chunk in signal.chunks_mut(block) {
+            self.process(&mut [chunk]);
+        }
+    }
+
+    pub fn config(&self) -> &DacConfig {
+        &self.config
+    }
+
+    pub fn layout(&self) -> StageLayout {
+        self.layout
+    }
+
+    /// Latency in host samples (the impulse-response peak).
+    pub fn latency_samples(&self) -> usize {
+        self.latency
+    }
+
+    /// Gain of the stage at 1 kHz (linear), for level matching.
+    pub fn gain_1khz(&self) -> f64 {
+        self.gain_1khz
+    }
+
+    /// Analog-domain factor K.
+    pub fn oversampling(&self) -> usize {
+        self.k
+    }
+
+    /// OS factor M (1 in NOS) and DAC rate.
+    pub fn dac_clock(&self) -> (usize, f64) {
+        (self.m, self.dac_rate)
+    }
+
+    pub fn reset(&mut self) {
+        for ch in &mut self.channels {
+            ch.reset();
+        }
+    }
+
+    /// Process in place; each channel slice at most `max_block` long. Never allocates.
+    pub fn process(&mut self, channels: &mut [&mut [f32]]) {
+        let n_ch = channels.len().min(self.channels.len());
+        for (ch, buf) in channels[..n_ch].iter_mut().enumerate() {
+            let mut start = 0;
+            while start < buf.len() {
+                let n = (buf.len() - start).min(self.layout.max_block);
+                self.process_channel(ch, &mut buf[start..start + n]);
+                start += n;
+            }
+        }
+    }
+
+    fn process_channel(&mut self, ch: usize, x: &mut [f32]) {
+        let n = x.len();
+        let k = self.k;
+        let m = self.m;
+        let chain = &mut self.channels[ch];
+        // 1. Host → DAC rate.
+        let dac_len = match &mut chain.to_dac {
+            Some(r) => {
+                r.push(x);
+                r.pull(&mut self.dac_buf)
+            }
+            None => {
+                self.dac_buf[..n].copy_from_slice(x);
+                n
+            }
+        };
+        // 2. OS chip filter.
+        let conv_len = match &mut chain.os {
+            Some(os) => {
+                os.process(&self.dac_buf[..dac_len], &mut self.conv_buf[..dac_len * m]);
+                dac_len * m
+            }
+            None => {
+                self.conv_buf[..dac_len].copy_from_slice(&self.dac_buf[..dac_len]);
+                dac_len
+            }
+        };
+        // 3. Converter.
+        chain.converter.process(&mut self.conv_buf[..conv_len]);
+        // 4. Hold into the analog domain: exactly K·n samples.
+        chain.hold.push(&self.conv_buf[..conv_len]);
+        let analog = &mut self.analog_buf[..n * k];
+        let got = chain.hold.pull(analog);
+        analog[got..].fill(0.0);
+        // 5. Analog low-pass, 6. harmonic profile.
+        if let Some(lp) = &mut chain.lowpass {
+            lp.process(analog);
+        }
+        self.shaper.process(analog);
+        // 7. Back to the host rate.
+        match &mut chain.decimator {
+            Some(d) => d.process(analog, x),
+            None => x.copy_from_slice(analog),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;
