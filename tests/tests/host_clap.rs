@@ -31,12 +31,21 @@ const SPLIT_TOL: f32 = 1e-6;
 const SETTLE_S: f64 = 0.02;
 
 /// Parameters that must exist: string id, display name.
-const EXPECTED_PARAMS: [(&str, &str); 5] = [
+const EXPECTED_PARAMS: [(&str, &str); 14] = [
     ("bypass", "Bypass"),
     ("level_match", "Level Match"),
     ("output_trim_db", "Output Trim"),
     ("device", "Device"),
     ("headphone", "Headphone"),
+    ("dac_mode", "DAC Mode"),
+    ("os_filter", "OS Filter"),
+    ("dac_rate", "DAC Rate"),
+    ("decimator", "Decimator"),
+    ("r2r_custom", "Custom Ladder"),
+    ("r2r_bits", "Ladder Bits"),
+    ("r2r_tolerance_pct", "Resistor Tolerance"),
+    ("r2r_coding", "Ladder Coding"),
+    ("r2r_seed", "Ladder Seed"),
 ];
 
 /// Environment variable that makes [`debug_build_alloc_child`] run (value: plugin path).
@@ -619,4 +628,61 @@ fn debug_build_alloc_child() {
     check_trim(&lib);
     check_state(&lib);
     check_bad_input(&lib);
+}
+
+/// A structural parameter (`dac_mode` → NOS) is built off the audio thread while the host
+/// keeps processing; the new latency makes nice-plug ask for a restart, which a DAW grants.
+/// Afterwards the zero-order hold's droop is there: 20 kHz falls by 3.16 ± 0.1 dB at 44.1 kHz
+/// relative to OS mode.
+#[test]
+fn dac_mode_switch_is_built_while_processing_and_shows_the_nos_droop() {
+    let Some(path) = bundle("Sourcery.clap") else {
+        return;
+    };
+    let sr = 44_100.0;
+    let mut plugin = load(&path);
+    ok(plugin.activate(sr, 512, 2));
+    let level_20k_re_1k = |plugin: &mut ClapInstance| {
+        let latency = plugin.latency() as usize;
+        let mut levels = [0.0; 2];
+        for (slot, freq) in levels.iter_mut().zip([1000.0, 20_000.0]) {
+            let x = sine(freq, sr, 22_050, 0.5);
+            let y = ok(plugin.process_signal(&[x.clone(), x.clone()], &[512]));
+            *slot = gain_db(&x[2048..22_050 - latency], &y[0][2048 + latency..]);
+        }
+        levels[1] - levels[0]
+    };
+    let os_latency = plugin.latency();
+    let os = level_20k_re_1k(&mut plugin);
+
+    let dac_mode = param_id("dac_mode");
+    plugin.set_param(dac_mode, 1.0); // stepped: the index of "NOS"
+    let silence = vec![vec![0.0f32; 512]; 2];
+    let start = std::time::Instant::now();
+    loop {
+        ok(plugin.process_signal(&silence, &[512]));
+        plugin.pump_main_thread();
+        if plugin.take_restart_request() {
+            // What a DAW does: deactivate and activate again, then read the latency.
+            ok(plugin.activate(sr, 512, 2));
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        assert!(
+            start.elapsed().as_secs() < 30,
+            "no latency change after switching to NOS"
+        );
+    }
+    assert_eq!(plugin.get_param_value(dac_mode), Some(1.0));
+    let nos_latency = plugin.latency();
+    assert_ne!(nos_latency, os_latency);
+    let nos = level_20k_re_1k(&mut plugin);
+    println!(
+        "OS: latency {os_latency}, 20 kHz {os:+.3} dB; NOS: latency {nos_latency}, 20 kHz {nos:+.3} dB"
+    );
+    assert!(
+        ((nos - os) + 3.16).abs() < 0.1,
+        "NOS − OS at 20 kHz: {:.3} dB",
+        nos - os
+    );
 }
