@@ -98,18 +98,8 @@ impl OsFilter {
         "Reference minimum phase",
     ];
 
-    /// Human names, in [`OsFilter::ALL`] order.
-    pub const LABELS: [&'static str; 9] = [
-        "AK4493 Sharp",
-        "AK4493 Slow",
-        "AK4493 Short-delay sharp",
-        "AK4493 Short-delay slow",
-        "AK4493 Super slow",
-        "AK4493 Low-dispersion short delay",
-        "R2R OS (K13/K11)",
-        "Reference linear phase",
-        "Reference minimum phase",
-    ];
+    /// Human names, in [`OsFilter::ALL`] order: the parameter labels after "Device default".
+    pub const LABELS: &'static [&'static str] = Self::PARAM_LABELS.split_at(1).1;
 
     pub fn label(self) -> &'static str {
         Self::LABELS[self as usize]
