@@ -96,7 +96,9 @@ pub fn k7() -> DacConfig {
         }),
         harmonics: HarmonicProfile::from_dbc(
             -6.0,
-            [-118.0, -120.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0],
+            [
+                -118.0, -120.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0,
+            ],
             [1.0; 8],
         ),
         decimator: DecimatorPhase::Linear,
@@ -184,10 +186,17 @@ mod tests {
         let mut idle = vec![0.0f32; 88_200];
         s.reset();
         s.process(&mut [&mut idle[..]]);
-        let spectrum = crate::analysis::spectrum(&idle[4410..], rate, crate::analysis::Window::BlackmanHarris7);
+        let spectrum = crate::analysis::spectrum(
+            &idle[4410..],
+            rate,
+            crate::analysis::Window::BlackmanHarris7,
+        );
         let noise_dbfs = spectrum.power_in_band_db(20.0, 20_000.0) + 3.0103;
         println!("K7 in-band idle noise {noise_dbfs:.2} dBFS");
-        assert!((noise_dbfs + 121.0).abs() <= 1.0, "noise {noise_dbfs:.2} dBFS");
+        assert!(
+            (noise_dbfs + 121.0).abs() <= 1.0,
+            "noise {noise_dbfs:.2} dBFS"
+        );
     }
 
     #[test]

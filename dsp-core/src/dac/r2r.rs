@@ -27,6 +27,8 @@
 //! The glitch's area, `(V(old & new) − V(new))·skew`, spread over one sample period, is
 //! added to the sample (a first-order, sample-rate model of the glitch energy).
 
+use crate::filter::fir::Kernel;
+
 /// How codes drive the ladder(s).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Coding {
@@ -84,14 +86,25 @@ pub struct XorShift64 {
     state: u64,
 }
 
+/// Increment of splitmix64's counter: 2^64/φ, odd (Steele, Lea & Flood, "Fast splittable
+/// pseudorandom number generators", OOPSLA 2014).
+const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// splitmix64's output function: a bijective 64-bit mix (same paper; the constants are
+/// David Stafford's "Mix13").
+#[inline(always)]
+fn splitmix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 impl XorShift64 {
     pub fn new(seed: u64) -> Self {
         // splitmix64 of the seed, so nearby seeds give unrelated streams and 0 is valid.
-        let mut z = seed.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^= z >> 31;
-        Self { state: z.max(1) }
+        Self {
+            state: splitmix64(seed.wrapping_add(GOLDEN_GAMMA)).max(1),
+        }
     }
 
     #[inline]
@@ -108,6 +121,64 @@ impl XorShift64 {
     #[inline]
     pub fn next_f64(&mut self) -> f64 {
         (self.next_u64() >> 11) as f64 * (1.0 / (1u64 << 53) as f64)
+    }
+}
+
+/// The dither generator: splitmix64 itself (a counter advanced by [`GOLDEN_GAMMA`], then
+/// [`splitmix64`]), one 64-bit draw per sample whose two 32-bit halves are the two uniform
+/// values of the TPDF. Sample i's draw is a function of `counter + i·γ` alone, so samples
+/// do not wait on each other and SIMD lanes compute four at once; xorshift's shift–xor
+/// chain, two draws per sample, cost ~12 cycles of latency per sample, more than all the
+/// rest of the converter.
+#[derive(Debug, Clone)]
+struct Dither {
+    counter: u64,
+}
+
+impl Dither {
+    fn new(seed: u64) -> Self {
+        Self { counter: seed }
+    }
+
+    #[inline(always)]
+    fn next_lsb(&mut self) -> f64 {
+        self.counter = self.counter.wrapping_add(GOLDEN_GAMMA);
+        tpdf_lsb(splitmix64(self.counter))
+    }
+}
+
+/// TPDF in LSB, in (−1, 1), from one 64-bit draw: (a − b)·2^−32 for its two halves read as
+/// independent uniform signed 32-bit integers (the difference is exact in `f64`).
+#[inline(always)]
+fn tpdf_lsb(draw: u64) -> f64 {
+    let a = f64::from((draw >> 32) as u32 as i32);
+    let b = f64::from(draw as u32 as i32);
+    (a - b) * (1.0 / 4_294_967_296.0)
+}
+
+/// Offset-binary code (offset binary and complementary codings) of a dithered value in LSB
+/// units: round half away from zero, add mid-scale `half`, clamp to 0..=`max_code` (NaN → 0).
+#[inline(always)]
+fn offset_code(lsbs: f64, half: f64, max_code: f64) -> u32 {
+    (round_half_away(lsbs) + half).clamp(0.0, max_code) as u32
+}
+
+/// Samples quantised per pass of [`R2rDac::process`] (codes kept in a stack array).
+const CHUNK: usize = 256;
+
+/// `x.round()` (half away from zero) without the libm call that `f64::round` is on the
+/// x86-64 baseline; exact (same result for every input, NaN and ±inf included).
+#[inline(always)]
+fn round_half_away(x: f64) -> f64 {
+    // At or above 2^52 every f64 is an integer (and ±inf, NaN fail the test).
+    if x.abs() < 4_503_599_627_370_496.0 {
+        let truncated = x as i64 as f64; // exact below 2^52
+        let fraction = x - truncated; // exact: same sign, |fraction| < 1
+        let carry = i8::from(fraction >= 0.5) - i8::from(fraction <= -0.5);
+        // `copysign` keeps the sign of a zero result (−0.3 rounds to −0).
+        (truncated + f64::from(carry)).copysign(x)
+    } else {
+        x
     }
 }
 
@@ -180,6 +251,20 @@ impl Ladder {
             + self.tables[2][((code >> 16) & 0xFF) as usize]
     }
 
+    /// The complementary pair as one table set: `V_A(c) − V_B(~c)` is linear in the bits of
+    /// `c`, so byte k contributes `A_k[byte] − B_k[!byte]` (bits above the ladder's width
+    /// have zero weight in both) — three look-ups per sample instead of six. The same values
+    /// as the two ladders summed apart, up to `f64` rounding (~1e−16 of full scale).
+    fn complementary(a: &Ladder, b: &Ladder) -> Self {
+        let mut tables = [[0.0; 256]; 3];
+        for (k, table) in tables.iter_mut().enumerate() {
+            for (byte, entry) in table.iter_mut().enumerate() {
+                *entry = a.tables[k][byte] - b.tables[k][!byte & 0xFF];
+            }
+        }
+        Self { tables }
+    }
+
     /// A ladder drawn from `rng` within ±`tolerance` (relative).
     fn draw(bits: usize, tolerance: f64, rng: &mut XorShift64) -> (Self, Vec<f64>) {
         let mut uniform = || (2.0 * rng.next_f64() - 1.0) * tolerance;
@@ -197,9 +282,9 @@ impl Ladder {
 pub struct R2rDac {
     config: LadderConfig,
     bits: u32,
-    a: Ladder,
-    /// Second ladder, for the complementary coding.
-    b: Option<Ladder>,
+    /// Ladder A's tables, or for the complementary coding the pair's
+    /// ([`Ladder::complementary`]).
+    ladder: Ladder,
     /// Bit weights of ladder A (for inspection and tests).
     weights: Vec<f64>,
     /// Output of the ladder(s) at digital zero, subtracted so 0 in gives 0 out (a DC servo).
@@ -211,8 +296,18 @@ pub struct R2rDac {
     /// Glitch factor: skew × sample rate (fraction of a sample period).
     glitch: f64,
     last_code: u32,
-    rng: XorShift64,
+    /// One LSB in full-scale units, and its inverse (both powers of two, so dividing by the
+    /// one and multiplying by the other are exact and equal).
+    lsb: f64,
+    inv_lsb: f64,
+    dither: Dither,
+    /// [`Kernel::Avx2Fma`]: the quantiser runs four samples per step in AVX2 (offset-binary
+    /// and complementary codings); else the scalar reference.
+    kernel: Kernel,
 }
+
+/// Seed offset of the dither stream (so it is unrelated to the resistor draw).
+const DITHER_SEED: u64 = 0xD1_7E4D;
 
 impl R2rDac {
     /// Build a unit. Allocates (prepare time only).
@@ -225,20 +320,30 @@ impl R2rDac {
             _ => bits,
         } as usize;
         let (a, weights) = Ladder::draw(ladder_bits, tolerance, &mut rng);
-        let b = (config.coding == Coding::Complementary)
-            .then(|| Ladder::draw(ladder_bits, tolerance, &mut rng).0);
+        let ladder = if config.coding == Coding::Complementary {
+            let b = Ladder::draw(ladder_bits, tolerance, &mut rng).0;
+            Ladder::complementary(&a, &b)
+        } else {
+            a
+        };
+        let lsb = match config.coding {
+            Coding::SignMagnitude => 1.0 / (1u64 << (bits - 1)) as f64,
+            _ => 2.0 / (1u64 << bits) as f64,
+        };
         let mut dac = Self {
             config: *config,
             bits,
-            a,
-            b,
+            ladder,
             weights,
             zero: 0.0,
             scale: 1.0,
             max_code: 0,
             glitch: 0.0,
             last_code: 0,
-            rng: XorShift64::new(config.seed ^ 0xD1_7E4D),
+            lsb,
+            inv_lsb: 1.0 / lsb,
+            dither: Dither::new(config.seed ^ DITHER_SEED),
+            kernel: Kernel::best(),
         };
         dac.max_code = match config.coding {
             Coding::SignMagnitude => (1i64 << (bits - 1)) - 1,
@@ -251,8 +356,8 @@ impl R2rDac {
             Coding::OffsetBinary => 2.0,
             Coding::SignMagnitude | Coding::Complementary => 1.0,
         };
-        dac.zero = dac.volts(dac.code_for(0.0));
-        dac.last_code = dac.code_for(0.0);
+        dac.zero = dac.volts(dac.code_for_lsb(0.0));
+        dac.last_code = dac.code_for_lsb(0.0);
         dac
     }
 
@@ -272,52 +377,59 @@ impl R2rDac {
 
     /// Restart the dither sequence and the glitch memory.
     pub fn reset(&mut self) {
-        self.rng = XorShift64::new(self.config.seed ^ 0xD1_7E4D);
-        self.last_code = self.code_for(0.0);
+        self.dither = Dither::new(self.config.seed ^ DITHER_SEED);
+        self.last_code = self.code_for_lsb(0.0);
     }
 
     /// Size of one LSB in full-scale units.
     pub fn lsb(&self) -> f64 {
+        self.lsb
+    }
+
+    /// Quantise a value in LSB units (full scale ÷ [`Self::lsb`], already dithered) to the
+    /// ladder's code: round half away from zero, then clamp.
+    #[inline(always)]
+    fn code_for_lsb(&self, lsbs: f64) -> u32 {
         match self.config.coding {
-            Coding::SignMagnitude => 1.0 / (1u64 << (self.bits - 1)) as f64,
-            _ => 2.0 / (1u64 << self.bits) as f64,
+            Coding::SignMagnitude => {
+                let magnitude = round_half_away(lsbs.abs()).min(self.max_code as f64) as u32;
+                let sign = u32::from(lsbs < 0.0 && magnitude > 0);
+                (sign << (self.bits - 1)) | magnitude
+            }
+            _ => offset_code(lsbs, self.half(), self.max_code as f64),
         }
     }
 
-    /// Quantise a full-scale value (already dithered) to the ladder's code.
-    #[inline]
-    fn code_for(&self, x: f64) -> u32 {
-        match self.config.coding {
-            Coding::SignMagnitude => {
-                let magnitude = (x.abs() / self.lsb()).round().min(self.max_code as f64) as u32;
-                let sign = u32::from(x < 0.0 && magnitude > 0);
-                (sign << (self.bits - 1)) | magnitude
-            }
-            _ => {
-                let half = (1i64 << (self.bits - 1)) as f64;
-                ((x / self.lsb()).round() + half).clamp(0.0, self.max_code as f64) as u32
-            }
-        }
+    /// Mid-scale code (digital zero) of the offset-binary codings.
+    #[inline(always)]
+    fn half(&self) -> f64 {
+        (1i64 << (self.bits - 1)) as f64
+    }
+
+    /// Choose the quantiser's kernel: [`Kernel::Avx2Fma`] (if this CPU has it) or the scalar
+    /// reference (anything else); returns the one in use. Both give the same bits.
+    pub fn set_kernel(&mut self, kernel: Kernel) -> Kernel {
+        self.kernel = if kernel == Kernel::Avx2Fma && kernel.is_available() {
+            Kernel::Avx2Fma
+        } else {
+            Kernel::Scalar
+        };
+        self.kernel
     }
 
     /// Ladder output in volts (Vref = 1) for a code.
-    #[inline]
+    #[inline(always)]
     fn volts(&self, code: u32) -> f64 {
         match self.config.coding {
-            Coding::OffsetBinary => self.a.output(code),
+            Coding::OffsetBinary | Coding::Complementary => self.ladder.output(code),
             Coding::SignMagnitude => {
                 let magnitude_mask = (1u32 << (self.bits - 1)) - 1;
-                let v = self.a.output(code & magnitude_mask);
+                let v = self.ladder.output(code & magnitude_mask);
                 if code >> (self.bits - 1) != 0 {
                     -v
                 } else {
                     v
                 }
-            }
-            Coding::Complementary => {
-                let mask = ((1u64 << self.bits) - 1) as u32;
-                let b = self.b.as_ref().map_or(0.0, |b| b.output(!code & mask));
-                self.a.output(code) - b
             }
         }
     }
@@ -325,13 +437,30 @@ impl R2rDac {
     /// Convert one sample.
     #[inline]
     pub fn convert(&mut self, x: f32) -> f32 {
-        let mut v = f64::from(x);
+        self.convert_inline(x)
+    }
+
+    #[inline(always)]
+    fn convert_inline(&mut self, x: f32) -> f32 {
+        let code = self.quantize(x);
+        self.output(code)
+    }
+
+    /// Dither and quantise one sample (the scalar reference of the quantiser).
+    #[inline(always)]
+    fn quantize(&mut self, x: f32) -> u32 {
+        // In LSB units: x/lsb + tpdf is exactly (x + tpdf·lsb)/lsb (lsb is a power of two).
+        let mut lsbs = f64::from(x) * self.inv_lsb;
         if self.config.dither {
-            // TPDF: sum of two independent uniform values, ±1 LSB peak.
-            let tpdf = self.rng.next_f64() - self.rng.next_f64();
-            v += tpdf * self.lsb();
+            // TPDF, ±1 LSB peak.
+            lsbs += self.dither.next_lsb();
         }
-        let code = self.code_for(v);
+        self.code_for_lsb(lsbs)
+    }
+
+    /// The ladder's output for a code, with the glitch of the transition from the last one.
+    #[inline(always)]
+    fn output(&mut self, code: u32) -> f32 {
         let mut out = self.volts(code);
         if self.glitch > 0.0 && code != self.last_code {
             // During the skew the output shows `old & new` (turning-on switches are late).
@@ -341,11 +470,168 @@ impl R2rDac {
         ((out - self.zero) * self.scale) as f32
     }
 
-    /// Convert a block in place.
-    pub fn process(&mut self, block: &mut [f32]) {
-        for x in block {
-            *x = self.convert(*x);
+    /// Quantise `x` into `codes` (same length), as [`Self::quantize`] sample by sample.
+    fn quantize_block(&mut self, x: &[f32], codes: &mut [u32]) {
+        let mut done = 0;
+        #[cfg(target_arch = "x86_64")]
+        if self.kernel == Kernel::Avx2Fma && self.config.coding != Coding::SignMagnitude {
+            let dither = self.config.dither.then_some(self.dither.counter);
+            // SAFETY: `kernel` is only `Avx2Fma` after `is_available` confirmed (by
+            // `is_x86_feature_detected!`) that this CPU has AVX2 and FMA.
+            done = unsafe {
+                avx2::offset_codes(
+                    x,
+                    codes,
+                    dither,
+                    self.inv_lsb,
+                    self.half(),
+                    self.max_code as f64,
+                )
+            };
+            if dither.is_some() {
+                self.dither.counter = self
+                    .dither
+                    .counter
+                    .wrapping_add((done as u64).wrapping_mul(GOLDEN_GAMMA));
+            }
         }
+        for (x, code) in x[done..].iter().zip(&mut codes[done..]) {
+            *code = self.quantize(*x);
+        }
+    }
+
+    /// Convert a block in place: quantise a chunk (SIMD), then look the codes up (scalar:
+    /// table look-ups and the glitch memory).
+    pub fn process(&mut self, block: &mut [f32]) {
+        let mut codes = [0u32; CHUNK];
+        for chunk in block.chunks_mut(CHUNK) {
+            let codes = &mut codes[..chunk.len()];
+            self.quantize_block(chunk, codes);
+            if self.glitch > 0.0 {
+                for (x, &code) in chunk.iter_mut().zip(codes.iter()) {
+                    *x = self.output(code);
+                }
+            } else {
+                // No glitch: the same output without the transition memory in the loop.
+                for (x, &code) in chunk.iter_mut().zip(codes.iter()) {
+                    *x = ((self.volts(code) - self.zero) * self.scale) as f32;
+                }
+                if let Some(&last) = codes.last() {
+                    self.last_code = last;
+                }
+            }
+        }
+    }
+}
+
+/// The quantiser four samples at a time with AVX2: the dither's splitmix64 in 64-bit lanes
+/// (the 64-bit multiplies from three 32×32 → 64 products), then the same `f64` arithmetic
+/// as the scalar [`offset_code`] — the rounding as `trunc(x + copysign(0.5 − 2^−54, x))`,
+/// which is exactly round-half-away (LLVM lowers `f64::round` the same way) — so the codes
+/// are bit-identical to the scalar path's.
+#[cfg(target_arch = "x86_64")]
+mod avx2 {
+    use super::GOLDEN_GAMMA;
+    use std::arch::x86_64::{
+        __m256i, _mm256_add_epi64, _mm256_add_pd, _mm256_and_pd, _mm256_castsi256_si128,
+        _mm256_cvtepi32_pd, _mm256_cvtps_pd, _mm256_cvttpd_epi32, _mm256_extracti128_si256,
+        _mm256_max_pd, _mm256_min_pd, _mm256_mul_epu32, _mm256_mul_pd, _mm256_or_pd,
+        _mm256_permutevar8x32_epi32, _mm256_round_pd, _mm256_set1_epi64x, _mm256_set1_pd,
+        _mm256_set_epi32, _mm256_set_epi64x, _mm256_setzero_pd, _mm256_slli_epi64,
+        _mm256_srli_epi64, _mm256_sub_pd, _mm256_xor_si256, _mm_loadu_ps, _mm_storeu_si128,
+        _MM_FROUND_NO_EXC, _MM_FROUND_TO_ZERO,
+    };
+
+    /// Lane-wise `a · b` mod 2^64 for a constant `b`.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn mul_u64(a: __m256i, b: u64) -> __m256i {
+        let b_lo = _mm256_set1_epi64x(i64::from(b as u32));
+        let b_hi = _mm256_set1_epi64x((b >> 32) as i64);
+        let low = _mm256_mul_epu32(a, b_lo);
+        let cross = _mm256_add_epi64(
+            _mm256_mul_epu32(_mm256_srli_epi64::<32>(a), b_lo),
+            _mm256_mul_epu32(a, b_hi),
+        );
+        _mm256_add_epi64(low, _mm256_slli_epi64::<32>(cross))
+    }
+
+    /// `super::splitmix64` in each lane.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn splitmix64(z: __m256i) -> __m256i {
+        let z = mul_u64(
+            _mm256_xor_si256(z, _mm256_srli_epi64::<30>(z)),
+            0xBF58_476D_1CE4_E5B9,
+        );
+        let z = mul_u64(
+            _mm256_xor_si256(z, _mm256_srli_epi64::<27>(z)),
+            0x94D0_49BB_1331_11EB,
+        );
+        _mm256_xor_si256(z, _mm256_srli_epi64::<31>(z))
+    }
+
+    /// Codes of `x[..4·⌊n/4⌋]` (n = the common length) into `codes`, as `super::offset_code`
+    /// of `x·inv_lsb + tpdf`; `dither` is the generator's counter before the first sample,
+    /// or `None` for no dither. Returns how many samples were done (the caller does the rest
+    /// and advances the counter by that many draws).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn offset_codes(
+        x: &[f32],
+        codes: &mut [u32],
+        dither: Option<u64>,
+        inv_lsb: f64,
+        half: f64,
+        max_code: f64,
+    ) -> usize {
+        let n = x.len().min(codes.len()) / 4 * 4;
+        let (x, codes) = (&x[..n], &mut codes[..n]);
+        let gamma = GOLDEN_GAMMA as i64;
+        let start = dither.unwrap_or(0) as i64;
+        // Counters of samples i..i+4: counter + (i + 1 + lane)·γ.
+        let mut counters = _mm256_set_epi64x(
+            start.wrapping_add(gamma.wrapping_mul(4)),
+            start.wrapping_add(gamma.wrapping_mul(3)),
+            start.wrapping_add(gamma.wrapping_mul(2)),
+            start.wrapping_add(gamma),
+        );
+        let step = _mm256_set1_epi64x(gamma.wrapping_mul(4));
+        // High halves (32-bit elements 1, 3, 5, 7) to the low 128 bits, low halves above.
+        let halves = _mm256_set_epi32(6, 4, 2, 0, 7, 5, 3, 1);
+        let scale = _mm256_set1_pd(1.0 / 4_294_967_296.0);
+        let inv_lsb = _mm256_set1_pd(inv_lsb);
+        let sign = _mm256_set1_pd(-0.0);
+        let just_below_half = _mm256_set1_pd(0.499_999_999_999_999_94);
+        let half = _mm256_set1_pd(half);
+        let zero = _mm256_setzero_pd();
+        let max_code = _mm256_set1_pd(max_code);
+        for (x4, out) in x
+            .as_chunks::<4>()
+            .0
+            .iter()
+            .zip(codes.as_chunks_mut::<4>().0)
+        {
+            // SAFETY: `x4` is 4 readable `f32` (16 bytes); `_mm_loadu_ps` needs no alignment.
+            let samples = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(x4.as_ptr()) });
+            let mut lsbs = _mm256_mul_pd(samples, inv_lsb);
+            if dither.is_some() {
+                let draws = _mm256_permutevar8x32_epi32(splitmix64(counters), halves);
+                let a = _mm256_cvtepi32_pd(_mm256_castsi256_si128(draws));
+                let b = _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(draws));
+                lsbs = _mm256_add_pd(lsbs, _mm256_mul_pd(_mm256_sub_pd(a, b), scale));
+                counters = _mm256_add_epi64(counters, step);
+            }
+            let bias = _mm256_or_pd(_mm256_and_pd(lsbs, sign), just_below_half);
+            let rounded = _mm256_round_pd::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(
+                _mm256_add_pd(lsbs, bias),
+            );
+            // max(NaN, 0) is 0 (the second operand), as `clamp` then `as u32` gives 0.
+            let code = _mm256_min_pd(_mm256_max_pd(_mm256_add_pd(rounded, half), zero), max_code);
+            // SAFETY: `out` is 4 writable `u32` (16 bytes); `_mm_storeu_si128` needs no
+            // alignment.
+            unsafe { _mm_storeu_si128(out.as_mut_ptr().cast(), _mm256_cvttpd_epi32(code)) };
+        }
+        n
     }
 }
 
@@ -423,6 +709,164 @@ mod tests {
             let x = (i as f32 * 0.001).sin() * 0.7;
             assert_eq!(a.convert(x).to_bits(), b.convert(x).to_bits());
         }
+    }
+
+    /// Inputs that exercise the quantiser: noise, exact half-LSB ties (no dither), full
+    /// scale and beyond, ±0, ±inf and NaN.
+    fn quantiser_inputs(bits: u32) -> Vec<f32> {
+        let lsb = 2.0 / (1u64 << bits) as f64;
+        let mut state = 0x1234_5678_u64;
+        let mut x: Vec<f32> = (0..3000)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.4 - 1.2
+            })
+            .collect();
+        x.extend((-40..40).map(|k| ((f64::from(k) + 0.5) * lsb) as f32));
+        x.extend([
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            3.0,
+            -3.0,
+            f32::INFINITY,
+            f32::NEG_INFINITY,
+            f32::NAN,
+            1e30,
+            -1e-30,
+        ]);
+        x
+    }
+
+    /// The AVX2 quantiser (four samples a step, its own splitmix64 lanes) against the scalar
+    /// reference: the same bits for every coding, with and without dither, whatever the
+    /// block split — and the same as `convert` sample by sample.
+    #[test]
+    fn simd_quantiser_equals_scalar_bit_for_bit() {
+        for coding in [
+            Coding::OffsetBinary,
+            Coding::Complementary,
+            Coding::SignMagnitude,
+        ] {
+            for dither in [true, false] {
+                let config = LadderConfig {
+                    bits: 24,
+                    coding,
+                    dither,
+                    seed: 5,
+                    glitch_skew_s: if dither { 0.0 } else { 5e-9 },
+                    ..LadderConfig::default()
+                };
+                let x = quantiser_inputs(config.bits);
+                let mut reference = R2rDac::new(&config);
+                reference.set_sample_rate(352_800.0);
+                assert_eq!(reference.set_kernel(Kernel::Scalar), Kernel::Scalar);
+                let mut expected = x.clone();
+                reference.process(&mut expected);
+
+                let mut simd = R2rDac::new(&config);
+                simd.set_sample_rate(352_800.0);
+                let kernel = simd.set_kernel(Kernel::best());
+                let mut y = x.clone();
+                let mut pos = 0;
+                for n in [1usize, 3, 64, 300, 1000, 7].iter().cycle() {
+                    if pos == y.len() {
+                        break;
+                    }
+                    let n = (*n).min(y.len() - pos);
+                    simd.process(&mut y[pos..pos + n]);
+                    pos += n;
+                }
+
+                let mut single = R2rDac::new(&config);
+                single.set_sample_rate(352_800.0);
+                let by_sample: Vec<f32> = x.iter().map(|&v| single.convert(v)).collect();
+                for (i, ((a, b), c)) in y.iter().zip(&expected).zip(&by_sample).enumerate() {
+                    assert_eq!(
+                        a.to_bits(),
+                        b.to_bits(),
+                        "{coding:?}, dither {dither}, {kernel:?}: sample {i} ({}): {a} vs {b}",
+                        x[i]
+                    );
+                    assert_eq!(b.to_bits(), c.to_bits(), "process vs convert, sample {i}");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn round_half_away_equals_f64_round() {
+        let specials = [
+            0.5,
+            -0.5,
+            1.5,
+            -2.5,
+            0.499_999_999_999_999_94,
+            -0.499_999_999_999_999_94,
+            4_503_599_627_370_495.5,
+            4_503_599_627_370_496.0,
+            -4_503_599_627_370_497.0,
+            1e300,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            0.0,
+            -0.0,
+        ];
+        let mut rng = XorShift64::new(3);
+        let random = (0..10_000).map(|_| (rng.next_f64() - 0.5) * 2e7);
+        for x in specials.into_iter().chain(random) {
+            assert_eq!(round_half_away(x).to_bits(), x.round().to_bits(), "{x}");
+        }
+        assert!(round_half_away(f64::NAN).is_nan());
+    }
+
+    /// The complementary pair's single table set equals the two ladders summed apart.
+    #[test]
+    fn complementary_table_equals_two_ladders() {
+        for bits in [16usize, 20, 24] {
+            let mut rng = XorShift64::new(9);
+            let (a, _) = Ladder::draw(bits, 0.001, &mut rng);
+            let (b, _) = Ladder::draw(bits, 0.001, &mut rng);
+            let pair = Ladder::complementary(&a, &b);
+            let mask = ((1u64 << bits) - 1) as u32;
+            for _ in 0..10_000 {
+                let code = rng.next_u64() as u32 & mask;
+                let two = a.output(code) - b.output(!code & mask);
+                assert!(
+                    (pair.output(code) - two).abs() < 1e-15,
+                    "{bits} bits, {code:#x}"
+                );
+            }
+        }
+    }
+
+    /// The dither: triangular on (−1, 1) LSB — mean 0, variance 1/6, third and fourth
+    /// moments of the triangle (0 and 1/15·… : E[t⁴] = 1/15), no lag-1 correlation.
+    #[test]
+    fn dither_is_tpdf_of_one_lsb() {
+        let mut dither = Dither::new(42);
+        let n = 1_000_000;
+        let t: Vec<f64> = (0..n).map(|_| dither.next_lsb()).collect();
+        let mean = t.iter().sum::<f64>() / n as f64;
+        let moment = |k: i32| t.iter().map(|v| v.powi(k)).sum::<f64>() / n as f64;
+        let lag1 = t.windows(2).map(|w| w[0] * w[1]).sum::<f64>() / n as f64;
+        assert!(t.iter().all(|v| v.abs() < 1.0));
+        assert!(mean.abs() < 2e-3, "mean {mean}");
+        assert!(
+            (moment(2) - 1.0 / 6.0).abs() < 2e-3,
+            "variance {}",
+            moment(2)
+        );
+        assert!(moment(3).abs() < 2e-3, "third moment {}", moment(3));
+        assert!(
+            (moment(4) - 1.0 / 15.0).abs() < 2e-3,
+            "fourth moment {}",
+            moment(4)
+        );
+        assert!(lag1.abs() < 2e-3, "lag-1 correlation {lag1}");
     }
 
     #[test]

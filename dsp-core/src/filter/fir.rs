@@ -61,6 +61,29 @@ pub fn dot_simd(a: &[f32], b: &[f32]) -> f32 {
     dot_one::<f32x8>(a_rows, b_rows) + a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum::<f32>()
 }
 
+/// Dot product Σ a[i]·b[i] over the common length with `kernel` ([`Kernel::best`] if
+/// `kernel` is not available on this CPU): [`dot_scalar`], [`dot_simd`], or the AVX2+FMA
+/// version of [`dot_simd`] (four 256-bit accumulators). Whole rows of [`LANES`] go through the
+/// SIMD loop, a shorter tail is summed in scalar `f32`.
+pub fn dot(kernel: Kernel, a: &[f32], b: &[f32]) -> f32 {
+    match kernel.or_best() {
+        Kernel::Scalar => dot_scalar(a, b),
+        Kernel::Portable => dot_simd(a, b),
+        #[cfg(target_arch = "x86_64")]
+        Kernel::Avx2Fma => {
+            let len = a.len().min(b.len());
+            let (a_rows, a_tail) = a[..len].as_chunks::<LANES>();
+            let (b_rows, b_tail) = b[..len].as_chunks::<LANES>();
+            // SAFETY: `or_best` returned `Avx2Fma`, so `is_x86_feature_detected!` confirmed
+            // that this CPU has AVX2 and FMA.
+            let rows = unsafe { avx2::dot(a_rows, b_rows) };
+            rows + a_tail.iter().zip(b_tail).map(|(x, y)| x * y).sum::<f32>()
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        Kernel::Avx2Fma => unreachable!("Avx2Fma is never available off x86-64"),
+    }
+}
+
 /// Which dot-product kernel a FIR struct runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kernel {
@@ -258,8 +281,24 @@ fn direct_block<L: Lanes, const J: usize>(
     }
 }
 
-/// Scalar reference of [`poly_block`]: each phase gathered from the row-major layout and
-/// summed in `f64`.
+/// Scalar reference of one phase `p` of [`dot_shared_window`]: gathered from the row-major
+/// layout and summed in `f64`.
+fn scalar_phase(coefs: &[Row], factor: usize, p: usize, window: &[Row]) -> f32 {
+    let sum: f64 = window
+        .iter()
+        .zip(coefs.chunks_exact(factor))
+        .map(|(w, phases)| {
+            phases[p]
+                .iter()
+                .zip(w)
+                .map(|(&c, &x)| f64::from(c) * f64::from(x))
+                .sum::<f64>()
+        })
+        .sum();
+    sum as f32
+}
+
+/// Scalar reference of [`poly_block`]: each phase by [`scalar_phase`].
 fn poly_block_scalar(
     coefs: &[Row],
     taps_per_phase: usize,
@@ -270,18 +309,7 @@ fn poly_block_scalar(
     for (n, frame) in output.chunks_exact_mut(factor).enumerate() {
         let window = history[n..n + taps_per_phase].as_chunks::<LANES>().0;
         for (p, y) in frame.iter_mut().enumerate() {
-            let sum: f64 = window
-                .iter()
-                .zip(coefs.chunks_exact(factor))
-                .map(|(w, phases)| {
-                    phases[p]
-                        .iter()
-                        .zip(w)
-                        .map(|(&c, &x)| f64::from(c) * f64::from(x))
-                        .sum::<f64>()
-                })
-                .sum();
-            *y = sum as f32;
+            *y = scalar_phase(coefs, factor, p, window);
         }
     }
 }
@@ -420,6 +448,43 @@ mod avx2 {
         acc
     }
 
+    /// See `super::dot`: whole rows, four accumulators (as `super::dot_one`), reduced in
+    /// the order of [`sum1`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn dot(a: &[Row], b: &[Row]) -> f32 {
+        let rows = a.len().min(b.len());
+        let (a4, a_rest) = a[..rows].as_chunks::<4>();
+        let (b4, b_rest) = b[..rows].as_chunks::<4>();
+        let mut acc = [_mm256_setzero_ps(); 4];
+        for (x, y) in a4.iter().zip(b4) {
+            for k in 0..4 {
+                acc[k] = _mm256_fmadd_ps(load(&x[k]), load(&y[k]), acc[k]);
+            }
+        }
+        for (k, (x, y)) in a_rest.iter().zip(b_rest).enumerate() {
+            acc[k] = _mm256_fmadd_ps(load(x), load(y), acc[k]);
+        }
+        sum1(_mm256_add_ps(
+            _mm256_add_ps(acc[0], acc[1]),
+            _mm256_add_ps(acc[2], acc[3]),
+        ))
+    }
+
+    /// Phases `first .. first + output.len()` of one frame, one by one (the leftover path
+    /// of [`poly`], so each phase is summed exactly as there).
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn phases(
+        coefs: &[Row],
+        factor: usize,
+        window: &[Row],
+        first: usize,
+        output: &mut [f32],
+    ) {
+        for (i, y) in output.iter_mut().enumerate() {
+            *y = sum1(shared_window::<1>(coefs, factor, first + i, window)[0]);
+        }
+    }
+
     /// See `super::poly_block`; phases in groups of 8, then 4, then one by one.
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn poly(
@@ -505,6 +570,77 @@ fn run_direct(kernel: Kernel, coefs: &[Row], history: &[f32], step: usize, outpu
         #[cfg(not(target_arch = "x86_64"))]
         Kernel::Avx2Fma => unreachable!("Avx2Fma is never available off x86-64"),
     }
+}
+
+/// Frames of a polyphase interpolator over a caller's history, for other resamplers with
+/// the same shape ([`super::fractional`]'s integer-ratio path). `coefs` is laid out as in
+/// [`PolyphaseInterpolator`] (row r of phase p at `coefs[r·factor + p]`, `taps_per_phase /
+/// LANES` rows per phase); output frame n (`factor` samples) is every phase against
+/// `history[n .. n + taps_per_phase]`. Each phase is summed exactly as by
+/// [`polyphase_phases`], so a frame split between the two gives bit-identical outputs.
+/// `kernel` falls back to [`Kernel::best`] if unavailable.
+pub(crate) fn polyphase_frames(
+    kernel: Kernel,
+    coefs: &[Row],
+    taps_per_phase: usize,
+    history: &[f32],
+    output: &mut [f32],
+    factor: usize,
+) {
+    run_poly(
+        kernel.or_best(),
+        coefs,
+        taps_per_phase,
+        history,
+        output,
+        factor,
+    );
+}
+
+/// Phases `first .. first + output.len()` of one polyphase frame (layout as in
+/// [`polyphase_frames`]) against `window` (at least `taps_per_phase` samples).
+pub(crate) fn polyphase_phases(
+    kernel: Kernel,
+    coefs: &[Row],
+    factor: usize,
+    window: &[f32],
+    first: usize,
+    output: &mut [f32],
+) {
+    let taps_per_phase = coefs.len() / factor * LANES;
+    let window = window[..taps_per_phase].as_chunks::<LANES>().0;
+    match kernel.or_best() {
+        Kernel::Scalar => {
+            for (i, y) in output.iter_mut().enumerate() {
+                *y = scalar_phase(coefs, factor, first + i, window);
+            }
+        }
+        Kernel::Portable => {
+            for (i, y) in output.iter_mut().enumerate() {
+                *y = dot_shared_window::<f32x8, 1>(coefs, factor, first + i, window)[0];
+            }
+        }
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `or_best` returned `Avx2Fma`, so `is_x86_feature_detected!` confirmed that
+        // this CPU has AVX2 and FMA.
+        Kernel::Avx2Fma => unsafe { avx2::phases(coefs, factor, window, first, output) },
+        #[cfg(not(target_arch = "x86_64"))]
+        Kernel::Avx2Fma => unreachable!("Avx2Fma is never available off x86-64"),
+    }
+}
+
+/// Direct-form outputs over a caller's history (the shape of [`Decimator`] and [`Fir`]):
+/// output m = the rows of `coefs` against `history[m·step .. m·step + coefs.len()·LANES]`.
+/// Every output is summed in the same order whatever its group. `kernel` falls back to
+/// [`Kernel::best`] if unavailable.
+pub(crate) fn direct_frames(
+    kernel: Kernel,
+    coefs: &[Row],
+    history: &[f32],
+    step: usize,
+    output: &mut [f32],
+) {
+    run_direct(kernel.or_best(), coefs, history, step, output);
 }
 
 /// `h` rounded to `f32`, reversed, in a zero row of `len` (≥ h.len()) so that
@@ -1130,6 +1266,57 @@ mod tests {
             );
             for e in [e_interp, e_dec, e_fir] {
                 assert!(e.0 <= 1e-6 && e.1 <= 1e-6, "{kernel:?}: {e:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn dot_kernels_agree_with_the_scalar_reference() {
+        let mut rng = Lcg(8);
+        for len in (0..70).chain([255, 256, 1000]) {
+            let a = rng.vec(len);
+            let b = rng.vec(len + 3); // longer: only the common length counts
+            let reference = dot_scalar(&a, &b);
+            let scale: f64 = a
+                .iter()
+                .zip(&b)
+                .map(|(x, y)| f64::from((x * y).abs()))
+                .sum::<f64>()
+                .max(1e-30);
+            for kernel in kernels() {
+                let d = dot(kernel, &a, &b);
+                let err = f64::from((d - reference).abs()) / scale;
+                assert!(err <= 1e-6, "{kernel:?}, length {len}: {d} vs {reference}");
+            }
+        }
+    }
+
+    /// The crate helpers used by other resamplers: whole frames and single phases of the
+    /// same frame must give the same bits, for every kernel.
+    #[test]
+    fn polyphase_phases_equal_polyphase_frames_bit_for_bit() {
+        let mut rng = Lcg(9);
+        for factor in [1usize, 2, 3, 4, 8] {
+            let h = interpolation_filter(factor.max(2), &small_spec(factor.max(2)));
+            let interp = PolyphaseInterpolator::new(&h, factor, 64);
+            let taps = interp.taps_per_phase();
+            let frames = 37;
+            let history = rng.vec(frames - 1 + taps);
+            for kernel in kernels() {
+                let mut whole = vec![0.0; frames * factor];
+                polyphase_frames(kernel, &interp.coefs, taps, &history, &mut whole, factor);
+                for n in 0..frames {
+                    let window = &history[n..n + taps];
+                    for first in 0..factor {
+                        let mut part = vec![0.0; factor - first];
+                        polyphase_phases(kernel, &interp.coefs, factor, window, first, &mut part);
+                        assert_eq!(
+                            part,
+                            whole[n * factor + first..(n + 1) * factor],
+                            "{kernel:?}, factor {factor}, frame {n}, from phase {first}"
+                        );
+                    }
+                }
             }
         }
     }

@@ -10,13 +10,18 @@
 //! output times fall on table rows exactly (an integer ratio that divides `phases`), no
 //! interpolation happens at all.
 //!
+//! An integer upsampling ratio (step = 1/L — the hold into the analog domain, L = K/M) has
+//! only L distinct output fractions, so their interpolated rows are made once and the
+//! resampler runs as an L-phase polyphase FIR on [`fir`]'s kernels (AVX2+FMA where the CPU
+//! has it): one dot product per output, and one window load shared by the L phases.
+//!
 //! Streaming is push/pull: [`FractionalResampler::push`] appends input, and
 //! [`FractionalResampler::pull`] produces output while the input it needs is there. The
 //! first output sits at input time `−delay`, so the resampler's delay is `delay` input
 //! samples (plus the kernel's own centre, which for the symmetric kernels here is 0).
 
 use super::design::bessel_i0;
-use super::fir::{dot_simd, LANES};
+use super::fir::{self, Kernel, LANES};
 
 /// Eight-point Gauss–Legendre nodes and weights on [−1, 1].
 const GL_NODES: [f64; 4] = [
@@ -139,10 +144,98 @@ impl KernelTable {
     fn row(&self, p: usize) -> &[f32] {
         &self.rows[p * self.row_len..(p + 1) * self.row_len]
     }
+
+    /// Row `p` and interpolation weight toward row `p + 1` for a fraction in [0, 1).
+    #[inline]
+    fn phase(&self, frac: f64) -> (usize, f64) {
+        let pos = frac * self.phases as f64;
+        let p = (pos as usize).min(self.phases - 1);
+        (p, pos - p as f64)
+    }
+}
+
+/// Largest integer upsampling factor given the polyphase path (see [`FractionalResampler`]).
+const MAX_PERIODIC_FACTOR: usize = 64;
+
+/// `x.floor()` as an integer without a libm call on the x86-64 baseline (`f64::floor` is
+/// one there): exact for |x| < 2^63, the range of every time here.
+#[inline(always)]
+fn floor_i64(x: f64) -> i64 {
+    let t = x as i64; // truncation toward zero
+    if (t as f64) > x {
+        t - 1
+    } else {
+        t
+    }
+}
+
+/// The integer-ratio path: the step is exactly 1/L, so the output times fall at the same L
+/// fractions of an input sample over and over. Outputs come in *runs* of L that share one
+/// input window: run `pos` holds the outputs at input times `pos + g₀ + s/L`, s = 0..L, with
+/// g₀ ∈ [0, 1/L) fixed by the delay. Their L interpolated kernel rows are computed once, so
+/// each output is one dot product, and a whole run is one polyphase frame
+/// ([`fir::polyphase_frames`]: one window load feeds L multiply-adds; for L = 1, groups of
+/// consecutive outputs share the coefficient loads, [`fir::direct_frames`]).
+#[derive(Debug, Clone)]
+struct Periodic {
+    /// L.
+    factor: usize,
+    /// The L rows in the polyphase layout: row r of phase s at `coefs[r·L + s]`.
+    coefs: Vec<[f32; LANES]>,
+    /// Input sample (integer time) of the current run; its window starts at
+    /// `pos − W + 1`.
+    pos: i64,
+    /// Next output's phase in the run, 0..L.
+    phase: usize,
+    /// `pos` and `phase` after a reset (the output at input time −delay).
+    start: (i64, usize),
+}
+
+impl Periodic {
+    /// The rows for step 1/`factor` and a first output at input time `t0`, each linearly
+    /// interpolated between two table rows (in `f64`, then rounded) exactly where the
+    /// general path interpolates its two dot products.
+    fn new(table: &KernelTable, factor: usize, t0: f64) -> Self {
+        let floor0 = floor_i64(t0);
+        let f0 = t0 - floor0 as f64;
+        let l = factor as f64;
+        let phase0 = ((f0 * l) as usize).min(factor - 1);
+        let g0 = (f0 - phase0 as f64 / l).max(0.0);
+        let rows = table.row_len / LANES;
+        let mut coefs = vec![[0.0f32; LANES]; rows * factor];
+        for s in 0..factor {
+            let frac = g0 + s as f64 / l;
+            let (p, alpha) = table.phase(frac);
+            let (r0, r1) = (table.row(p), table.row((p + 1).min(table.phases)));
+            for (j, (&c0, &c1)) in r0.iter().zip(r1).enumerate() {
+                let c = f64::from(c0) + alpha * (f64::from(c1) - f64::from(c0));
+                coefs[(j / LANES) * factor + s][j % LANES] = c as f32;
+            }
+        }
+        Self {
+            factor,
+            coefs,
+            pos: floor0,
+            phase: phase0,
+            start: (floor0, phase0),
+        }
+    }
+
+    fn reset(&mut self) {
+        (self.pos, self.phase) = self.start;
+    }
 }
 
 /// Streaming arbitrary-ratio resampler over a [`KernelTable`]. Never allocates after
 /// [`FractionalResampler::new`].
+///
+/// Two paths with the same results (to `f32` rounding; an equivalence test pins it):
+/// - general: each output at its own `f64` input time, two dot products against the
+///   neighbouring table rows and a linear interpolation between them;
+/// - integer ratio (step = 1/L, L ≤ 64: the hold into the analog domain, where L = K/M):
+///   see [`Periodic`]; one dot product per output, run as a polyphase FIR.
+///
+/// Dot products use [`Kernel::best`] ([`FractionalResampler::set_kernel`] to choose).
 #[derive(Debug, Clone)]
 pub struct FractionalResampler {
     table: KernelTable,
@@ -152,16 +245,36 @@ pub struct FractionalResampler {
     buf: Vec<f32>,
     len: usize,
     base: i64,
-    /// Input time of the next output sample.
+    /// Input time of the next output sample (general path).
     time: f64,
     delay: f64,
     max_input_block: usize,
+    kernel: Kernel,
+    /// The integer-ratio path, when the step allows it.
+    periodic: Option<Periodic>,
 }
 
 impl FractionalResampler {
     /// `step` = input rate / output rate; `delay` ≥ half width, in input samples, is the
     /// lag of the output behind the input (the resampler's latency in input samples).
     pub fn new(table: KernelTable, step: f64, delay: f64, max_input_block: usize) -> Self {
+        let mut resampler = Self::new_general(table, step, delay, max_input_block);
+        let factor = (1.0 / step).round();
+        if step > 0.0
+            && (1.0..=MAX_PERIODIC_FACTOR as f64).contains(&factor)
+            && (step * factor - 1.0).abs() < 1e-12
+        {
+            resampler.periodic = Some(Periodic::new(
+                &resampler.table,
+                factor as usize,
+                -resampler.delay,
+            ));
+        }
+        resampler
+    }
+
+    /// The general path only, whatever the step (the reference for the integer-ratio path).
+    pub fn new_general(table: KernelTable, step: f64, delay: f64, max_input_block: usize) -> Self {
         let w = table.half_width;
         let delay = delay.max(w as f64);
         let capacity = max_input_block + 2 * w + delay.ceil() as usize + 2 * table.row_len + 8;
@@ -174,9 +287,27 @@ impl FractionalResampler {
             time: 0.0,
             delay,
             max_input_block,
+            kernel: Kernel::best(),
+            periodic: None,
         };
         resampler.reset();
         resampler
+    }
+
+    /// Choose the dot-product kernel (an unavailable one falls back to [`Kernel::best`]);
+    /// returns the kernel in use.
+    pub fn set_kernel(&mut self, kernel: Kernel) -> Kernel {
+        self.kernel = if kernel.is_available() {
+            kernel
+        } else {
+            Kernel::best()
+        };
+        self.kernel
+    }
+
+    /// Whether the integer-ratio (polyphase) path runs.
+    pub fn is_integer_ratio(&self) -> bool {
+        self.periodic.is_some()
     }
 
     /// Clear the history; the next output is at input time `−delay`.
@@ -188,6 +319,9 @@ impl FractionalResampler {
         self.base = -lead;
         self.len = lead as usize;
         self.time = -self.delay;
+        if let Some(periodic) = &mut self.periodic {
+            periodic.reset();
+        }
     }
 
     /// Latency in input samples.
@@ -199,10 +333,19 @@ impl FractionalResampler {
         self.step
     }
 
+    /// Integer part of the next output's input time.
+    #[inline]
+    fn next_floor(&self) -> i64 {
+        match &self.periodic {
+            Some(periodic) => periodic.pos,
+            None => floor_i64(self.time),
+        }
+    }
+
     /// Append input (at most `max_input_block` samples between pulls).
     pub fn push(&mut self, input: &[f32]) {
         // Drop history no future output needs: everything before ⌊time⌋ − W + 1.
-        let keep_from = self.time.floor() as i64 - self.table.half_width as i64 + 1;
+        let keep_from = self.next_floor() - self.table.half_width as i64 + 1;
         let drop = (keep_from - self.base).clamp(0, self.len as i64) as usize;
         if drop > 0 {
             self.buf.copy_within(drop..self.len, 0);
@@ -228,11 +371,14 @@ impl FractionalResampler {
     /// Whether the input for the next output sample is there.
     #[inline]
     pub fn can_pull(&self) -> bool {
-        self.time.floor() as i64 + (self.table.half_width as i64) < self.base + self.len as i64
+        self.next_floor() + (self.table.half_width as i64) < self.base + self.len as i64
     }
 
     /// Produce up to `output.len()` samples; returns how many were written.
     pub fn pull(&mut self, output: &mut [f32]) -> usize {
+        if self.periodic.is_some() {
+            return self.pull_periodic(output);
+        }
         let mut written = 0;
         for y in output.iter_mut() {
             if !self.can_pull() {
@@ -244,20 +390,74 @@ impl FractionalResampler {
         written
     }
 
+    /// [`Self::pull`] on the integer-ratio path: a partial run one output at a time, then
+    /// whole runs as polyphase frames, then a partial run. Every output is summed the same
+    /// way whichever of these computes it, so the block split does not change a bit.
+    fn pull_periodic(&mut self, output: &mut [f32]) -> usize {
+        let Some(periodic) = &mut self.periodic else {
+            return 0;
+        };
+        let w = self.table.half_width as i64;
+        let row_len = self.table.row_len;
+        let factor = periodic.factor;
+        // The last run whose window is all there.
+        let last_pos = self.base + self.len as i64 - w - 1;
+        let mut written = 0;
+        while written < output.len() && periodic.pos <= last_pos {
+            let start = (periodic.pos - w + 1 - self.base) as usize;
+            let left = output.len() - written;
+            if periodic.phase == 0 && left >= factor {
+                let frames = ((last_pos - periodic.pos + 1) as usize).min(left / factor);
+                let history = &self.buf[start..start + frames - 1 + row_len];
+                let out = &mut output[written..written + frames * factor];
+                if factor == 1 {
+                    fir::direct_frames(self.kernel, &periodic.coefs, history, 1, out);
+                } else {
+                    fir::polyphase_frames(
+                        self.kernel,
+                        &periodic.coefs,
+                        row_len,
+                        history,
+                        out,
+                        factor,
+                    );
+                }
+                written += frames * factor;
+                periodic.pos += frames as i64;
+            } else {
+                let count = (factor - periodic.phase).min(left);
+                fir::polyphase_phases(
+                    self.kernel,
+                    &periodic.coefs,
+                    factor,
+                    &self.buf[start..start + row_len],
+                    periodic.phase,
+                    &mut output[written..written + count],
+                );
+                written += count;
+                periodic.phase += count;
+                if periodic.phase == factor {
+                    periodic.phase = 0;
+                    periodic.pos += 1;
+                }
+            }
+        }
+        written
+    }
+
     #[inline]
     fn next_sample(&mut self) -> f32 {
-        let floor = self.time.floor();
-        let frac = self.time - floor;
-        let start = (floor as i64 - self.table.half_width as i64 + 1 - self.base) as usize;
+        let floor = floor_i64(self.time);
+        let frac = self.time - floor as f64;
+        let start = (floor - self.table.half_width as i64 + 1 - self.base) as usize;
         let x = &self.buf[start..start + self.table.row_len];
-        let pos = frac * self.table.phases as f64;
-        let p = (pos as usize).min(self.table.phases - 1);
-        let alpha = (pos - p as f64) as f32;
-        let y0 = dot_simd(self.table.row(p), x);
+        let (p, alpha) = self.table.phase(frac);
+        let alpha = alpha as f32;
+        let y0 = fir::dot(self.kernel, self.table.row(p), x);
         let y = if alpha == 0.0 {
             y0
         } else {
-            let y1 = dot_simd(self.table.row(p + 1), x);
+            let y1 = fir::dot(self.kernel, self.table.row(p + 1), x);
             y0 + alpha * (y1 - y0)
         };
         self.time += self.step;
@@ -389,6 +589,95 @@ mod tests {
         // 30 kHz would alias to 14.1 kHz at 44.1 kHz: it must be gone.
         let alias = 20.0 * run(30_000.0).log10();
         assert!(alias < -100.0, "30 kHz alias at {alias} dB");
+    }
+
+    /// Deterministic noise in [−1, 1) (64-bit LCG).
+    fn noise(len: usize, seed: u64) -> Vec<f32> {
+        let mut state = seed;
+        (0..len)
+            .map(|_| {
+                state = state
+                    .wrapping_mul(6_364_136_223_846_793_005)
+                    .wrapping_add(1_442_695_040_888_963_407);
+                ((state >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+            })
+            .collect()
+    }
+
+    /// Push `x` in blocks of `push_sizes` (cycled) and pull after each push into pieces of
+    /// `pull_sizes` (cycled) until nothing more comes; all the output.
+    fn stream(
+        r: &mut FractionalResampler,
+        x: &[f32],
+        push_sizes: &[usize],
+        pull_sizes: &[usize],
+    ) -> Vec<f32> {
+        let mut out = Vec::new();
+        let mut piece = vec![0.0f32; 4096];
+        let (mut pos, mut i, mut j) = (0, 0, 0);
+        while pos < x.len() {
+            let n = push_sizes[i % push_sizes.len()].min(x.len() - pos);
+            r.push(&x[pos..pos + n]);
+            pos += n;
+            i += 1;
+            loop {
+                let want = pull_sizes[j % pull_sizes.len()];
+                j += 1;
+                let got = r.pull(&mut piece[..want]);
+                out.extend_from_slice(&piece[..got]);
+                if got < want {
+                    break;
+                }
+            }
+        }
+        out
+    }
+
+    /// The integer-ratio path against the general one (two dot products and a lerp per
+    /// output, f64-accumulated scalar dot products): same number of outputs, the same
+    /// values to f32 rounding, for L = 1, 2, 4, 8 and delays on and off the table rows.
+    #[test]
+    fn integer_ratio_path_equals_the_general_path() {
+        let x = noise(3000, 11);
+        for factor in [1usize, 2, 4, 8] {
+            let table = KernelTable::new(hold_kernel(0.5 * factor as f64, 16, 8.0), 16, 1024);
+            for delay in [16.0, 17.3, 18.0 + 3.0 / 1024.0, 21.771] {
+                let step = 1.0 / factor as f64;
+                let mut fast = FractionalResampler::new(table.clone(), step, delay, 512);
+                assert!(fast.is_integer_ratio());
+                let mut general = FractionalResampler::new_general(table.clone(), step, delay, 512);
+                assert!(!general.is_integer_ratio());
+                general.set_kernel(Kernel::Scalar);
+                let pushes = [512, 1, 7, 64, 300];
+                let pulls = [5, 512, 3, 1, 64, 4096];
+                let y_fast = stream(&mut fast, &x, &pushes, &pulls);
+                let y_general = stream(&mut general, &x, &pushes, &pulls);
+                assert_eq!(y_fast.len(), y_general.len(), "L {factor}, delay {delay}");
+                assert!(y_fast.len() > (x.len() - 40) * factor);
+                let worst = y_fast
+                    .iter()
+                    .zip(&y_general)
+                    .map(|(a, b)| (a - b).abs())
+                    .fold(0.0f32, f32::max);
+                println!("L {factor}, delay {delay}: max |Δ| integer-ratio vs general {worst:.2e}");
+                assert!(worst <= 1e-6, "L {factor}, delay {delay}: {worst}");
+            }
+        }
+    }
+
+    /// On the integer-ratio path every output is summed the same way whichever block it
+    /// falls in, so the push/pull pattern does not change a bit; and reset reproduces it.
+    #[test]
+    fn integer_ratio_path_is_bit_exact_across_block_splits_and_reset() {
+        let x = noise(2500, 12);
+        for factor in [1usize, 3, 8] {
+            let table = KernelTable::new(hold_kernel(0.5 * factor as f64, 16, 8.0), 16, 1024);
+            let mut r = FractionalResampler::new(table, 1.0 / factor as f64, 19.4, 512);
+            let whole = stream(&mut r, &x, &[512], &[4096]);
+            r.reset();
+            let split = stream(&mut r, &x, &[1, 13, 512, 7, 64, 333], &[1, 5, 4096, 17, 2]);
+            assert_eq!(whole, split, "L {factor}");
+        }
     }
 
     #[test]

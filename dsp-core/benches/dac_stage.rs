@@ -1,0 +1,255 @@
+//! DAC stage bench: the whole stage (OS chip filter, converter, band-limited hold into the
+//! analog domain, analog low-pass, harmonic shaper, decimator back to the host rate), stereo,
+//! host blocks of 512 frames, for the built-in voicings:
+//!
+//! - 44.1 kHz host (analog domain K = 8, 352.8 kHz): K13 OS, K13 NOS, Ideal, and K13 OS with
+//!   the minimum-phase decimator;
+//! - 96 kHz host (K = 4, 384 kHz): K13 OS.
+//!
+//! Requirement (issue "DAC stage"): K13 at 44.1 kHz, stereo, ≥ 150× realtime on one core.
+//!
+//! Before the Criterion runs, a summary table prints the realtime factor (seconds of stereo
+//! audio processed per second of wall-clock time; best of 7 short runs, so other load on a
+//! shared machine inflates it less).
+//!
+//! Run: `cargo bench -p sourcery-dsp --bench dac_stage` (about 30 s).
+
+use criterion::{Criterion, Throughput};
+use sourcery_dsp::analog::decimator::{self, DecimatorPhase};
+use sourcery_dsp::dac::os_filter::OsFilter;
+use sourcery_dsp::dac::stage::{DacConfig, DacMode, DacStage, StageLayout};
+use sourcery_dsp::filter::fir::Kernel;
+use sourcery_dsp::voicing::k13_r2r;
+use std::hint::black_box;
+use std::time::{Duration, Instant};
+
+const BLOCK: usize = 512;
+const CHANNELS: usize = 2;
+/// Realtime factor the K13 at 44.1 kHz must reach.
+const REQUIRED_REALTIME: f64 = 150.0;
+
+/// One configuration to measure.
+struct Case {
+    name: &'static str,
+    config: DacConfig,
+    host_rate: f64,
+}
+
+fn cases() -> Vec<Case> {
+    vec![
+        Case {
+            name: "k13_os_44k1",
+            config: k13_r2r(),
+            host_rate: 44_100.0,
+        },
+        Case {
+            name: "k13_nos_44k1",
+            config: DacConfig {
+                mode: DacMode::Nos,
+                ..k13_r2r()
+            },
+            host_rate: 44_100.0,
+        },
+        Case {
+            name: "ideal_44k1",
+            config: DacConfig::IDEAL,
+            host_rate: 44_100.0,
+        },
+        Case {
+            name: "k13_os_minphase_44k1",
+            config: DacConfig {
+                decimator: DecimatorPhase::Minimum,
+                ..k13_r2r()
+            },
+            host_rate: 44_100.0,
+        },
+        Case {
+            name: "k13_os_96k",
+            config: k13_r2r(),
+            host_rate: 96_000.0,
+        },
+    ]
+}
+
+/// A −6 dBFS-ish noise block (xorshift), one per channel, seeded per channel.
+fn test_signal(len: usize, seed: u32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state as f32 / u32::MAX as f32) - 0.5
+        })
+        .collect()
+}
+
+/// Processes one stereo block of [`BLOCK`] frames per call.
+struct Job {
+    stage: DacStage,
+    input: Vec<Vec<f32>>,
+    buffers: Vec<Vec<f32>>,
+}
+
+impl Job {
+    fn new(case: &Case) -> Self {
+        let stage = DacStage::new(
+            &case.config,
+            StageLayout {
+                host_rate: case.host_rate,
+                max_block: BLOCK,
+                channels: CHANNELS,
+            },
+        );
+        let input: Vec<Vec<f32>> = (0..CHANNELS)
+            .map(|c| test_signal(BLOCK, c as u32 + 1))
+            .collect();
+        Self {
+            stage,
+            buffers: input.clone(),
+            input,
+        }
+    }
+
+    /// Copy the input in (the stage works in place; the copy is ~0.1 % of the work) and
+    /// process.
+    fn run(&mut self) {
+        for (buf, x) in self.buffers.iter_mut().zip(&self.input) {
+            buf.copy_from_slice(x);
+        }
+        let [left, right] = &mut self.buffers[..] else {
+            unreachable!("two channels")
+        };
+        self.stage.process(&mut [&mut left[..], &mut right[..]]);
+        black_box(&self.buffers);
+    }
+}
+
+/// CPU time of this thread in seconds (`CLOCK_THREAD_CPUTIME_ID`), so that other load on a
+/// shared machine does not count; `None` where it is not available.
+#[cfg(target_os = "linux")]
+fn thread_cpu_seconds() -> Option<f64> {
+    /// `struct timespec` on 64-bit Linux.
+    #[repr(C)]
+    struct Timespec {
+        tv_sec: i64,
+        tv_nsec: i64,
+    }
+    unsafe extern "C" {
+        fn clock_gettime(clock: i32, time: *mut Timespec) -> i32;
+    }
+    /// `CLOCK_THREAD_CPUTIME_ID` in `<time.h>` (Linux).
+    const CLOCK_THREAD_CPUTIME_ID: i32 = 3;
+    if cfg!(not(target_pointer_width = "64")) {
+        return None;
+    }
+    let mut time = Timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `time` is a valid, writable `timespec` (two 64-bit fields on 64-bit Linux), and
+    // `clock_gettime` only writes it.
+    let rc = unsafe { clock_gettime(CLOCK_THREAD_CPUTIME_ID, &mut time) };
+    (rc == 0).then_some(time.tv_sec as f64 + time.tv_nsec as f64 * 1e-9)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn thread_cpu_seconds() -> Option<f64> {
+    None
+}
+
+/// (CPU seconds, wall seconds) of `calls` calls; CPU = wall where thread time is missing.
+fn measure(job: &mut Job, calls: usize) -> (f64, f64) {
+    let cpu = thread_cpu_seconds();
+    let wall = Instant::now();
+    for _ in 0..calls {
+        job.run();
+    }
+    let wall = wall.elapsed().as_secs_f64();
+    let cpu = cpu
+        .zip(thread_cpu_seconds())
+        .map_or(wall, |(start, end)| end - start);
+    (cpu, wall)
+}
+
+/// (CPU, wall) seconds per call: warm up, then the best of 7 runs of ~40 ms each.
+fn time_per_call(job: &mut Job) -> (f64, f64) {
+    let start = Instant::now();
+    let mut warm = 0usize;
+    while start.elapsed() < Duration::from_millis(60) || warm < 3 {
+        job.run();
+        warm += 1;
+    }
+    let per_call = start.elapsed().as_secs_f64() / warm as f64;
+    let calls = ((0.04 / per_call).ceil() as usize).max(3);
+    let (cpu, wall) = (0..7)
+        .map(|_| measure(job, calls))
+        .fold((f64::INFINITY, f64::INFINITY), |best, (cpu, wall)| {
+            (best.0.min(cpu), best.1.min(wall))
+        });
+    (cpu / calls as f64, wall / calls as f64)
+}
+
+fn print_summary() {
+    println!(
+        "\nDAC stage, stereo, block {BLOCK}: realtime factor = audio s / CPU s of this thread \
+         (wall-clock in brackets), best of 7; requirement ≥ {REQUIRED_REALTIME:.0}× for the \
+         K13 at 44.1 kHz"
+    );
+    let os_taps = OsFilter::R2rOs.design(44_100.0, 8).len();
+    let decimator_taps = |phase| decimator::design(44_100.0, 8, phase).len();
+    println!(
+        "  44.1 kHz × 8: K13 OS filter {os_taps} taps, decimator {} taps (linear) / {} \
+         (minimum phase); FIR kernel {:?}",
+        decimator_taps(DecimatorPhase::Linear),
+        decimator_taps(DecimatorPhase::Minimum),
+        Kernel::best()
+    );
+    for case in cases() {
+        let mut job = Job::new(&case);
+        let (m, _) = job.stage.dac_clock();
+        let k = job.stage.oversampling();
+        let (cpu, wall) = time_per_call(&mut job);
+        let audio = BLOCK as f64 / case.host_rate;
+        let rt = audio / cpu;
+        let verdict = if case.name.starts_with("k13") && case.host_rate < 50_000.0 {
+            if rt >= REQUIRED_REALTIME {
+                "  ok"
+            } else {
+                "  BELOW REQUIREMENT"
+            }
+        } else {
+            ""
+        };
+        println!(
+            "  {:<22} host {:5.1} kHz, K = {k}, M = {m}: {rt:7.1}× ({:7.1}× wall){verdict}",
+            case.name,
+            case.host_rate / 1000.0,
+            audio / wall
+        );
+    }
+    println!();
+}
+
+fn bench(c: &mut Criterion) {
+    let mut group = c.benchmark_group(format!("dac_stage_stereo_block{BLOCK}"));
+    // Elements = host frames per call, so Criterion's throughput line reads as frames/s;
+    // divide by the host rate for the realtime factor.
+    group.throughput(Throughput::Elements(BLOCK as u64));
+    for case in cases() {
+        let mut job = Job::new(&case);
+        group.bench_function(case.name, |b| b.iter(|| job.run()));
+    }
+    group.finish();
+}
+
+fn main() {
+    print_summary();
+    let mut criterion = Criterion::default()
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(300))
+        .measurement_time(Duration::from_millis(700))
+        .configure_from_args();
+    bench(&mut criterion);
+    criterion.final_summary();
+}
