@@ -20,6 +20,9 @@ use crate::dac::stage::{AnalogLowpass, ConverterKind, DacConfig, DacMode};
 ///   stays below −80 dB THD+N (−81.2 dB) *and* whose major-carry step is within 4 LSB
 ///   (1.9 LSB; idle noise −138 dBFS). About one draw in 200 passes both. *Assumption*:
 ///   FiiO's matching, selection or trimming yields such units.
+/// - Switches: a bow α = 2·10⁻³ per ladder with ±10 % mismatch between the halves
+///   (*estimate*: on-resistance asymmetry ≈ 0.2 % of 2R); the complementary pair cancels
+///   most of it, and the residue is the ladder's own H2.
 /// - OS filter: [`OsFilter::R2rOs`] (its figures are an *assumption*, see that module).
 /// - Analog low-pass: published "20 Hz–80 kHz < 2.9 dB" (measured at a 192 kHz input):
 ///   at 192 kHz the converter's staircase runs at 384 kHz and droops 0.63 dB at 80 kHz, so
@@ -60,6 +63,8 @@ pub const K13_LADDER: LadderConfig = LadderConfig {
     seed: 195,
     glitch_skew_s: 0.0,
     dither: true,
+    switch_bow: 2e-3,
+    switch_bow_mismatch: 0.1,
 };
 
 /// Corner of the K13's analog low-pass (see [`k13_r2r`]).

@@ -18,9 +18,10 @@
 //!   and its complement, output `V_A(c) − V_B(~c)`. With ideal switches this is still linear
 //!   in the bits (weights `w_A + w_B`), so the two halves' errors average (about 3 dB less
 //!   distortion than one ladder) but stay odd-symmetric about mid-scale: `e(~c) = E − e(c)`.
-//!   Odd harmonics only — a test pins this. Even harmonics need an asymmetric mechanism,
-//!   such as switch on-resistances that differ between the Vref and ground sides and between
-//!   the two halves (not modelled yet), or the analog stage ([`crate::analog::shaper`]).
+//!   Odd harmonics only — a test pins this. Even harmonics need an asymmetric mechanism:
+//!   switch on-resistances that differ between the Vref and ground positions bow each
+//!   ladder ([`LadderConfig::switch_bow`]); the complementary halves cancel that bow except
+//!   for their mismatch, which is what leaves even harmonics in a differential ladder.
 //!
 //! Optional **major-carry glitch**: switches turning on lag those turning off by
 //! `glitch_skew_s`, so during a transition the output briefly shows the code `old AND new`.
@@ -65,6 +66,16 @@ pub struct LadderConfig {
     pub glitch_skew_s: f64,
     /// TPDF dither of ±1 LSB before quantisation.
     pub dither: bool,
+    /// Switch on-resistance bow α (relative, 0 = ideal switches): a switch's on-resistance
+    /// differs between its Vref and ground positions, so a leg's resistance depends on its
+    /// bit and the ladder stops being linear in the bits. To first order each ladder's
+    /// output bows by `α·v·(1 − v)` (v = code ÷ 2^bits, its ideal output): a single ladder
+    /// gets even-order distortion; in the complementary pair ladder B sees `1 − v`, so the
+    /// halves' bows cancel but for their mismatch, `(α_A − α_B)·v·(1 − v)`.
+    pub switch_bow: f64,
+    /// Relative spread of α between the two halves (each drawn uniformly within
+    /// ±mismatch of `switch_bow` from the seed, on a stream apart from the resistors').
+    pub switch_bow_mismatch: f64,
 }
 
 impl Default for LadderConfig {
@@ -76,6 +87,8 @@ impl Default for LadderConfig {
             seed: 1,
             glitch_skew_s: 0.0,
             dither: true,
+            switch_bow: 0.0,
+            switch_bow_mismatch: 0.0,
         }
     }
 }
@@ -295,6 +308,10 @@ pub struct R2rDac {
     max_code: i64,
     /// Glitch factor: skew × sample rate (fraction of a sample period).
     glitch: f64,
+    /// Net switch bow of the coding: α_A (one ladder) or α_A − α_B (complementary).
+    bow: f64,
+    /// 1 / 2^(ladder bits): turns a ladder code into its ideal output v.
+    inv_codes: f64,
     last_code: u32,
     /// One LSB in full-scale units, and its inverse (both powers of two, so dividing by the
     /// one and multiplying by the other are exact and equal).
@@ -308,6 +325,8 @@ pub struct R2rDac {
 
 /// Seed offset of the dither stream (so it is unrelated to the resistor draw).
 const DITHER_SEED: u64 = 0xD1_7E4D;
+/// Seed offset of the switch-bow draw.
+const BOW_SEED: u64 = 0xB0_5E;
 
 impl R2rDac {
     /// Build a unit. Allocates (prepare time only).
@@ -339,6 +358,8 @@ impl R2rDac {
             scale: 1.0,
             max_code: 0,
             glitch: 0.0,
+            bow: 0.0,
+            inv_codes: 1.0 / (1u64 << ladder_bits) as f64,
             last_code: 0,
             lsb,
             inv_lsb: 1.0 / lsb,
@@ -355,6 +376,16 @@ impl R2rDac {
         dac.scale = match config.coding {
             Coding::OffsetBinary => 2.0,
             Coding::SignMagnitude | Coding::Complementary => 1.0,
+        };
+        // The halves' switch bows, drawn apart from the resistors so those stay the same.
+        let mut bow_rng = XorShift64::new(config.seed ^ BOW_SEED);
+        let mismatch = config.switch_bow_mismatch.clamp(0.0, 1.0);
+        let mut draw_bow =
+            || config.switch_bow * (1.0 + (2.0 * bow_rng.next_f64() - 1.0) * mismatch);
+        let (bow_a, bow_b) = (draw_bow(), draw_bow());
+        dac.bow = match config.coding {
+            Coding::Complementary => bow_a - bow_b,
+            _ => bow_a,
         };
         dac.zero = dac.volts(dac.code_for_lsb(0.0));
         dac.last_code = dac.code_for_lsb(0.0);
@@ -417,14 +448,28 @@ impl R2rDac {
         self.kernel
     }
 
+    /// The net switch bow α·v·(1 − v) for a ladder code (see [`LadderConfig::switch_bow`]).
+    #[inline(always)]
+    fn bow(&self, ladder_code: u32) -> f64 {
+        let v = f64::from(ladder_code) * self.inv_codes;
+        self.bow * v * (1.0 - v)
+    }
+
+    /// The net switch bow α_A − α_B (complementary) or α_A of this unit.
+    pub fn net_switch_bow(&self) -> f64 {
+        self.bow
+    }
+
     /// Ladder output in volts (Vref = 1) for a code.
     #[inline(always)]
     fn volts(&self, code: u32) -> f64 {
         match self.config.coding {
-            Coding::OffsetBinary | Coding::Complementary => self.ladder.output(code),
+            Coding::OffsetBinary | Coding::Complementary => {
+                self.ladder.output(code) + self.bow(code)
+            }
             Coding::SignMagnitude => {
                 let magnitude_mask = (1u32 << (self.bits - 1)) - 1;
-                let v = self.ladder.output(code & magnitude_mask);
+                let v = self.ladder.output(code & magnitude_mask) + self.bow(code & magnitude_mask);
                 if code >> (self.bits - 1) != 0 {
                     -v
                 } else {
@@ -1042,6 +1087,63 @@ mod tests {
                     h3 - h2 > 25.0,
                     "{coding:?} seed {seed}: H2 {h2:.1} dBc, H3 {h3:.1} dBc"
                 );
+            }
+        }
+    }
+
+    /// H2 of a −6 dBFS, 1 kHz sine through an ideal-resistor 24-bit unit with a switch bow.
+    fn bow_h2(coding: Coding, bow: f64, mismatch: f64, seed: u64) -> (f64, f64) {
+        let config = LadderConfig {
+            bits: 24,
+            tolerance_pct: 0.0,
+            coding,
+            seed,
+            dither: false,
+            switch_bow: bow,
+            switch_bow_mismatch: mismatch,
+            ..LadderConfig::default()
+        };
+        let mut dac = R2rDac::new(&config);
+        let y: Vec<f32> = (0..44_100)
+            .map(|i| {
+                dac.convert(
+                    (0.5 * (std::f64::consts::TAU * 1000.0 * i as f64 / 44_100.0).sin()) as f32,
+                )
+            })
+            .collect();
+        let m = crate::analysis::thd_n(&y, 44_100.0, 1000.0, crate::analysis::AUDIO_BAND_HZ);
+        (m.harmonics_db[0], dac.net_switch_bow())
+    }
+
+    #[test]
+    fn switch_bow_gives_h2_and_the_complementary_pair_cancels_all_but_its_mismatch() {
+        let alpha = 2e-3;
+        let a = 0.5;
+        // One ladder (offset binary, 2 V per full scale): out = 2α·v(1 − v) with
+        // v = (1 + x)/2, whose x² term gives H2 = α·A/4 re the fundamental.
+        let (h2, net) = bow_h2(Coding::OffsetBinary, alpha, 0.0, 1);
+        let expected = 20.0 * (net * a / 4.0).log10();
+        assert!(
+            (h2 - expected).abs() < 0.1,
+            "single ladder H2 {h2:.2} vs {expected:.2} dBc"
+        );
+        // The complementary pair with matched switches: the bows cancel.
+        let (h2, net) = bow_h2(Coding::Complementary, alpha, 0.0, 1);
+        assert_eq!(net, 0.0);
+        assert!(h2 < -140.0, "matched pair H2 {h2:.1} dBc");
+        // With ±10 % mismatch: H2 = (α_A − α_B)·A/8 (1 V per full scale).
+        for seed in 1..=4 {
+            let (h2, net) = bow_h2(Coding::Complementary, alpha, 0.1, seed);
+            let expected = 20.0 * (net.abs() * a / 8.0).log10();
+            assert!(net.abs() <= 2.0 * 0.1 * alpha);
+            if expected > -125.0 {
+                assert!(
+                    (h2 - expected).abs() < 0.1,
+                    "seed {seed}: H2 {h2:.2} vs {expected:.2} dBc"
+                );
+            } else {
+                // Halves matched so closely that H2 sits at the f32 output's floor.
+                assert!(h2 < -125.0, "seed {seed}: H2 {h2:.2} dBc");
             }
         }
     }
