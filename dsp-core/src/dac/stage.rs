@@ -202,36 +202,27 @@ pub struct StageLayout {
     pub channels: usize,
 }
 
-/// The DAC stage for 1 or 2 channels.
-pub struct DacStage {
-    config: DacConfig,
-    layout: StageLayout,
-    /// Analog-domain factor.
+/// The filter designs, kernel tables and delays of a stage: everything that takes time to
+/// compute. It depends on the mode, filter, DAC rate, hold and decimator, not on the
+/// converter, low-pass or shaper, so the stage and its linear probe share one.
+struct Design {
     k: usize,
-    /// OS factor (1 in NOS).
     m: usize,
     dac_rate: f64,
-    channels: Vec<Channel>,
-    shaper: ChebyshevShaper,
-    dac_buf: Vec<f32>,
-    conv_buf: Vec<f32>,
-    analog_buf: Vec<f32>,
-    latency: usize,
-    /// Gain of the chain at 1 kHz (linear), measured at build time.
-    gain_1khz: f64,
+    conv_rate: f64,
+    analog_rate: f64,
+    /// Longest block at the DAC rate, with margin for the fractional count.
+    dac_block: usize,
+    /// Host → DAC rate converter: kernel table, step, delay (host samples).
+    to_dac: Option<(KernelTable, f64, f64)>,
+    os_taps: Option<Vec<f64>>,
+    hold_table: KernelTable,
+    hold_delay: f64,
+    decimator_taps: Option<Vec<f64>>,
 }
 
-impl DacStage {
-    /// Build (allocate, design) a stage. Off the audio thread.
-    pub fn new(config: &DacConfig, layout: StageLayout) -> Self {
-        let mut stage = Self::build(config, layout);
-        let (latency, gain) = stage.measure_linear_part();
-        stage.latency = latency;
-        stage.gain_1khz = gain;
-        stage
-    }
-
-    fn build(config: &DacConfig, layout: StageLayout) -> Self {
+impl Design {
+    fn new(config: &DacConfig, layout: StageLayout) -> Self {
         let host = layout.host_rate;
         let max_block = layout.max_block.max(1);
         let k = oversampling_factor(host);
@@ -258,6 +249,11 @@ impl DacStage {
             let taps = crate::filter::design::kaiser_taps(TO_DAC_REJECTION_DB, transition, 1.0);
             let half_width = taps.div_ceil(2) + 1;
             (step, cutoff, half_width)
+        });
+        let to_dac = to_dac_design.map(|(step, cutoff, w)| {
+            let beta = crate::filter::design::kaiser_beta(TO_DAC_REJECTION_DB);
+            let table = KernelTable::new(sinc_kernel(cutoff, w, beta), w, 2048);
+            (table, step, w as f64)
         });
         let os_taps = (m > 1).then(|| config.os_filter.design(dac_rate, m));
         let hold_cutoff = 0.5 * analog_rate / conv_rate;
@@ -294,43 +290,82 @@ impl DacStage {
             hold_delay += (1.0 - frac) * rho;
         }
 
+        Self {
+            k,
+            m,
+            dac_rate,
+            conv_rate,
+            analog_rate,
+            dac_block,
+            to_dac,
+            os_taps,
+            hold_table,
+            hold_delay,
+            decimator_taps,
+        }
+    }
+}
+
+/// The DAC stage for 1 or 2 channels.
+pub struct DacStage {
+    config: DacConfig,
+    layout: StageLayout,
+    /// Analog-domain factor.
+    k: usize,
+    /// OS factor (1 in NOS).
+    m: usize,
+    dac_rate: f64,
+    channels: Vec<Channel>,
+    shaper: ChebyshevShaper,
+    dac_buf: Vec<f32>,
+    conv_buf: Vec<f32>,
+    analog_buf: Vec<f32>,
+    latency: usize,
+    /// Gain of the chain at 1 kHz (linear), measured at build time.
+    gain_1khz: f64,
+}
+
+impl DacStage {
+    /// Build (allocate, design) a stage. Off the audio thread.
+    pub fn new(config: &DacConfig, layout: StageLayout) -> Self {
+        let design = Design::new(config, layout);
+        let mut stage = Self::assemble(&design, config, layout);
+        let (latency, gain) = stage.measure_linear_part(&design);
+        stage.latency = latency;
+        stage.gain_1khz = gain;
+        stage
+    }
+
+    /// Per-channel state over a finished design (allocates buffers, no filter design).
+    fn assemble(design: &Design, config: &DacConfig, layout: StageLayout) -> Self {
+        let max_block = layout.max_block.max(1);
+        let Design { k, m, .. } = *design;
         let channels = (0..layout.channels.clamp(1, MAX_CHANNELS))
             .map(|_| Channel {
-                to_dac: to_dac_design.map(|(step, cutoff, w)| {
-                    FractionalResampler::new(
-                        KernelTable::new(
-                            sinc_kernel(
-                                cutoff,
-                                w,
-                                crate::filter::design::kaiser_beta(TO_DAC_REJECTION_DB),
-                            ),
-                            w,
-                            2048,
-                        ),
-                        step,
-                        w as f64,
-                        max_block,
-                    )
+                to_dac: design.to_dac.as_ref().map(|(table, step, delay)| {
+                    FractionalResampler::new(table.clone(), *step, *delay, max_block)
                 }),
-                os: os_taps
+                os: design
+                    .os_taps
                     .as_ref()
-                    .map(|h| PolyphaseInterpolator::new(h, m, dac_block)),
-                converter: Converter::new(&config.converter, conv_rate),
+                    .map(|h| PolyphaseInterpolator::new(h, m, design.dac_block)),
+                converter: Converter::new(&config.converter, design.conv_rate),
                 hold: FractionalResampler::new(
-                    hold_table.clone(),
-                    conv_rate / analog_rate,
-                    hold_delay,
-                    dac_block * m,
+                    design.hold_table.clone(),
+                    design.conv_rate / design.analog_rate,
+                    design.hold_delay,
+                    design.dac_block * m,
                 ),
                 lowpass: config.analog_lowpass.map(|lp| {
                     Biquad::new(BiquadCoefs::lowpass_matched(
                         lp.corner_hz,
                         std::f64::consts::FRAC_1_SQRT_2,
-                        analog_rate,
+                        design.analog_rate,
                         lp.match_hz,
                     ))
                 }),
-                decimator: decimator_taps
+                decimator: design
+                    .decimator_taps
                     .as_ref()
                     .map(|h| Decimator::new(h, k, max_block * k)),
             })
@@ -340,11 +375,11 @@ impl DacStage {
             layout,
             k,
             m,
-            dac_rate,
+            dac_rate: design.dac_rate,
             channels,
             shaper: ChebyshevShaper::new(&config.harmonics),
-            dac_buf: vec![0.0; dac_block],
-            conv_buf: vec![0.0; dac_block * m],
+            dac_buf: vec![0.0; design.dac_block],
+            conv_buf: vec![0.0; design.dac_block * m],
             analog_buf: vec![0.0; max_block * k],
             latency: 0,
             gain_1khz: 1.0,
@@ -353,7 +388,7 @@ impl DacStage {
 
     /// Latency (impulse peak) and 1 kHz gain of the linear part: the same design with an
     /// ideal converter and no shaper.
-    fn measure_linear_part(&self) -> (usize, f64) {
+    fn measure_linear_part(&self, design: &Design) -> (usize, f64) {
         let linear = DacConfig {
             converter: ConverterKind::Ideal,
             harmonics: HarmonicProfile::CLEAN,
@@ -364,7 +399,7 @@ impl DacStage {
             ..self.layout
         };
         let host = self.layout.host_rate;
-        let mut probe = Self::build(&linear, layout);
+        let mut probe = Self::assemble(design, &linear, layout);
         let len = 16_384.max((host * 0.1) as usize);
         let mut impulse = vec![0.0f32; len];
         impulse[0] = 1.0;
