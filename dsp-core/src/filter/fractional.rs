@@ -498,22 +498,10 @@ mod tests {
             r.push(chunk);
             written += r.pull(&mut y[written..]);
         }
-        // Least-squares amplitude of the tone over the settled part (output time = input
-        // time − 16 input samples).
-        let (mut ss, mut sc, mut cc, mut ys, mut yc) = (0.0, 0.0, 0.0, 0.0, 0.0);
-        for (j, &v) in y[..written].iter().enumerate().skip(64 * k) {
-            let t = j as f64 / k as f64 - 16.0;
-            let (s, c) = (std::f64::consts::TAU * freq_over_fs * t).sin_cos();
-            ss += s * s;
-            sc += s * c;
-            cc += c * c;
-            ys += f64::from(v) * s;
-            yc += f64::from(v) * c;
-        }
-        let det = ss * cc - sc * sc;
-        let a = (ys * cc - yc * sc) / det;
-        let b = (yc * ss - ys * sc) / det;
-        20.0 * (a * a + b * b).sqrt().log10()
+        // Amplitude of the tone over the settled part, by the analyzer's least-squares fit
+        // (the output runs at k × the input rate, so the tone is at freq_over_fs / k).
+        let settled = &y[64 * k..written];
+        crate::analysis::tone(settled, k as f64, freq_over_fs).level_db
     }
 
     #[test]
