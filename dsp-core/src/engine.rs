@@ -314,8 +314,7 @@ impl Engine {
             // DAC → analog domain → decimator; amp and load join the analog domain later.
             dac.process(block);
         }
-        self.output
-            .process(block, &self.dry, self.channels, &mut self.swap_fade);
+        self.output.process(block, &self.dry, &mut self.swap_fade);
         self.dry.advance(block.first().map_or(0, |b| b.len()));
     }
 }
@@ -431,19 +430,13 @@ impl OutputStage {
         self.mix.set_target(targets.wet_mix);
     }
 
-    fn process(
-        &mut self,
-        block: &mut [&mut [f32]],
-        dry: &DryPath,
-        prepared_channels: usize,
-        fade: &mut LinearRamp,
-    ) {
-        let n_ch = block.len().min(prepared_channels);
+    /// `block` holds the prepared channels only (the engine slices it).
+    fn process(&mut self, block: &mut [&mut [f32]], dry: &DryPath, fade: &mut LinearRamp) {
         let len = block.first().map_or(0, |b| b.len());
         if self.gain.is_settled() && self.mix.is_settled() && fade.is_settled() {
             let wet = self.gain.value() * fade.value();
             let mix = self.mix.value();
-            for (ch, buf) in block[..n_ch].iter_mut().enumerate() {
+            for (ch, buf) in block.iter_mut().enumerate() {
                 for (i, x) in buf.iter_mut().enumerate() {
                     *x = flush(mix * wet * *x + (1.0 - mix) * dry.get(ch, i));
                 }
@@ -454,7 +447,7 @@ impl OutputStage {
         for i in 0..len {
             let wet = self.gain.next_value() * fade.next_value();
             let mix = self.mix.next_value();
-            for (ch, buf) in block[..n_ch].iter_mut().enumerate() {
+            for (ch, buf) in block.iter_mut().enumerate() {
                 let x = &mut buf[i];
                 *x = flush(mix * wet * *x + (1.0 - mix) * dry.get(ch, i));
             }
