@@ -77,11 +77,8 @@ pub fn sine(freq_hz: f64, sample_rate: f64, frames: usize, amplitude: f32) -> Ve
         .collect()
 }
 
-/// RMS level in dB relative to full scale amplitude 1.0 (a full-scale sine reads −3.01).
-pub fn rms_db(x: &[f32]) -> f64 {
-    let ms = x.iter().map(|&v| f64::from(v) * f64::from(v)).sum::<f64>() / x.len().max(1) as f64;
-    10.0 * ms.log10()
-}
+/// RMS level in dB re RMS 1.0 (a full-scale sine reads −3.01): the analyzer's own.
+pub use sourcery_dsp::analysis::rms_db;
 
 /// Level of `output` relative to `input` in dB (RMS over the given range).
 pub fn gain_db(input: &[f32], output: &[f32]) -> f64 {
