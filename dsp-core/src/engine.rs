@@ -16,6 +16,7 @@
 //! report the change to the host). Offline callers can use [`Engine::apply_now`].
 
 use crate::dac::stage::{DacConfig, DacStage, StageLayout};
+use crate::headphones::{CustomLoad, LoadSource};
 use crate::rebuild::{Rebuilder, Request};
 use crate::settings::Settings;
 use crate::util::{db_to_gain, sanitize_sample, LinearRamp, DENORMAL_FLOOR};
@@ -50,12 +51,22 @@ pub struct Engine {
     output: OutputStage,
     /// Latency-compensated copy of the input for bypass: one ring per channel.
     dry: DryPath,
+    /// The user's imported impedance curve (shared with the plugin and the worker).
+    custom: CustomLoad,
+    /// `custom`'s generation last seen by the audio thread.
+    custom_generation: u64,
 }
 
 impl Engine {
     /// Create an engine for `settings`. Nothing is designed until [`Engine::prepare`];
     /// before it, `process` leaves the audio untouched.
     pub fn new(settings: &Settings) -> Self {
+        Self::with_custom_load(settings, CustomLoad::default())
+    }
+
+    /// [`Engine::new`] with a handle to the imported impedance curve, which the plugin keeps
+    /// across engines (and in its state).
+    pub fn with_custom_load(settings: &Settings, custom: CustomLoad) -> Self {
         Self {
             settings: *settings,
             sample_rate: 48_000.0,
@@ -71,7 +82,25 @@ impl Engine {
             swap_fade: LinearRamp::new(1.0, 1),
             output: OutputStage::default(),
             dry: DryPath::default(),
+            custom_generation: custom.generation(),
+            custom,
         }
+    }
+
+    /// The handle to the imported impedance curve ("Custom (imported)").
+    pub fn custom_load(&self) -> &CustomLoad {
+        &self.custom
+    }
+
+    /// The stage the settings ask for, with the custom curve's current generation.
+    fn wanted_config(&self) -> DacConfig {
+        let mut config = self.settings.dac_config();
+        if let Some(load) = &mut config.load {
+            if let LoadSource::Custom { generation, .. } = &mut load.source {
+                *generation = self.custom_generation;
+            }
+        }
+        config
     }
 
     /// Allocate and design everything for this sample rate, largest block and channel
@@ -84,13 +113,16 @@ impl Engine {
         self.sample_rate = sample_rate;
         self.max_block = max_block.max(1);
         self.channels = channels.clamp(1, MAX_CHANNELS);
-        self.wanted = self.settings.dac_config();
+        self.custom_generation = self.custom.generation();
+        self.wanted = self.wanted_config();
         self.unsent = false;
         self.incoming = None;
         self.outgoing = None;
-        self.dac = Some(Box::new(DacStage::new(&self.wanted, self.layout())));
+        let mut dac = DacStage::with_custom_load(&self.wanted, self.layout(), &self.custom);
+        dac.snap_amp_controls(&self.settings.amp_controls());
+        self.dac = Some(Box::new(dac));
         if self.rebuilder.is_none() {
-            self.rebuilder = Some(Rebuilder::spawn());
+            self.rebuilder = Some(Rebuilder::spawn(self.custom.clone()));
         }
         let ramp_len = (RAMP_SECONDS * sample_rate).round() as u32;
         self.output.prepare(ramp_len);
@@ -129,7 +161,7 @@ impl Engine {
         }
         self.settings = *settings;
         self.apply_settings();
-        let config = settings.dac_config();
+        let config = self.wanted_config();
         if config != self.wanted {
             self.wanted = config;
             self.send_request();
@@ -140,9 +172,12 @@ impl Engine {
     /// offline rendering and tests, not for the audio thread).
     pub fn apply_now(&mut self, settings: &Settings) {
         self.settings = *settings;
-        let config = settings.dac_config();
+        self.custom_generation = self.custom.generation();
+        let config = self.wanted_config();
         if self.dac.as_ref().is_some_and(|d| *d.config() != config) {
-            self.dac = Some(Box::new(DacStage::new(&config, self.layout())));
+            let mut dac = DacStage::with_custom_load(&config, self.layout(), &self.custom);
+            dac.snap_amp_controls(&settings.amp_controls());
+            self.dac = Some(Box::new(dac));
             self.dry.set_delay(self.latency_samples());
         }
         self.wanted = config;
@@ -215,6 +250,10 @@ impl Engine {
     fn apply_settings(&mut self) {
         let targets = self.targets();
         self.output.set_targets(&targets);
+        let controls = self.settings.amp_controls();
+        if let Some(dac) = &mut self.dac {
+            dac.set_amp_controls(&controls);
+        }
     }
 
     fn send_request(&mut self) {
@@ -250,6 +289,15 @@ impl Engine {
         if self.unsent {
             self.send_request();
         }
+        let generation = self.custom.generation();
+        if generation != self.custom_generation {
+            self.custom_generation = generation;
+            let config = self.wanted_config();
+            if config != self.wanted {
+                self.wanted = config;
+                self.send_request();
+            }
+        }
         let layout = self.layout();
         while let Some(stage) = self.rebuilder.as_mut().and_then(Rebuilder::take_result) {
             if *stage.config() == self.wanted && stage.layout() == layout {
@@ -267,6 +315,8 @@ impl Engine {
                 self.swap_fade.set_target(1.0);
             } else if self.swap_fade.is_settled() && self.swap_fade.value() == 0.0 {
                 // Silent now: swap, follow the new latency and level, fade back in.
+                let mut incoming = incoming;
+                incoming.snap_amp_controls(&self.settings.amp_controls());
                 if let Some(old) = self.dac.replace(incoming) {
                     self.retire(old);
                 }
@@ -548,10 +598,19 @@ mod tests {
             level_match: false,
             ..Settings::default()
         });
+        // Absolute: the amp's volts (K13 SE, low gain, 50 % on its volume law) re 1 Vrms,
+        // times the DAC and the load at 1 kHz.
         let raw = level_db(&mut e, 1000.0, 0.3);
+        let spec = crate::amp::AmpSpec::k13_r2r();
+        let volts = spec
+            .gain(crate::amp::Output::Se, crate::amp::GainStep::Low)
+            .full_scale_vrms
+            * spec.volume.gain(50.0);
+        let expected =
+            20.0 * (volts / crate::amp::V_REF_VRMS).log10() - f64::from(e.level_match_db());
         assert!(
-            (raw + f64::from(e.level_match_db())).abs() < 0.01,
-            "unmatched {raw:.4} dB"
+            (raw - expected).abs() < 0.01,
+            "unmatched {raw:.4} dB, expected {expected:.4}"
         );
     }
 

@@ -6,11 +6,14 @@
 //! the [`Engine`], whose lifecycle is `new(&Settings)` → `prepare(sample_rate, max_block,
 //! channels)` (allocates) → `reset()` → `process(..)` (never allocates).
 
+pub mod amp;
 pub mod analog;
 pub mod analysis;
 pub mod dac;
 pub mod engine;
 pub mod filter;
+pub mod headphones;
+pub mod load;
 pub mod params;
 pub mod rebuild;
 pub mod settings;

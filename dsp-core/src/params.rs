@@ -110,9 +110,29 @@ impl ParamSpec {
 /// `i / (n − 1)`, which a one-entry list would turn into 0/0.
 pub const DEVICE_LABELS: &[&str] = &["FiiO K13 R2R", "Ideal", "FiiO K7"];
 
-/// Labels of the `headphone` enumeration. Grows with the amp/load issue (append only).
-/// "Resistive" is a flat load whose value becomes a parameter in that issue.
-pub const HEADPHONE_LABELS: &[&str] = &["Campfire Andromeda 2020", "Resistive"];
+/// Labels of the `headphone` enumeration (append only: hosts store the index). Every entry
+/// but "Resistive" (a flat load of `load_ohms`) and "Custom (imported)" (a measured curve
+/// the user imports, kept in the plugin state) is a file in `presets/headphones/`, checked
+/// by `headphones::tests`.
+pub const HEADPHONE_LABELS: &[&str] = &[
+    "Campfire Andromeda 2020",
+    "Resistive",
+    "64 Audio U12T",
+    "Final E5000",
+    "TGXear Serratus",
+    "FiiO JD7",
+    "Sennheiser HD600",
+    "HIFIMAN Edition XS",
+    "FiiO JT7",
+    "Crinear Protocol Max",
+    "Truthear Pure",
+    "Custom (imported)",
+];
+
+/// Index of "Resistive" in [`HEADPHONE_LABELS`].
+pub const HEADPHONE_RESISTIVE: usize = 1;
+/// Index of "Custom (imported)" in [`HEADPHONE_LABELS`].
+pub const HEADPHONE_CUSTOM: usize = HEADPHONE_LABELS.len() - 1;
 
 /// Labels of `dac_rate`; index 0 follows the host.
 pub const DAC_RATE_LABELS: &[&str] = &[
@@ -129,6 +149,12 @@ pub const DAC_RATE_LABELS: &[&str] = &[
 pub const DAC_RATES_HZ: &[f64] = &[
     0.0, 44_100.0, 48_000.0, 88_200.0, 96_000.0, 176_400.0, 192_000.0,
 ];
+
+/// Labels of `output` (the same as `amp::Output::LABELS`).
+pub const OUTPUT_LABELS: &[&str] = &["SE", "BAL"];
+
+/// Labels of `gain` (the same as `amp::GainStep::LABELS`).
+pub const GAIN_LABELS: &[&str] = &["Low", "Medium", "High"];
 
 /// Labels of `r2r_bits`.
 pub const R2R_BITS_LABELS: &[&str] = &["16 bit", "20 bit", "24 bit"];
@@ -276,6 +302,54 @@ param_table! {
         group: "Ladder",
         description: "Which unit: the same seed gives the same resistor draw, bit for bit.",
     },
+    Output => ParamSpec {
+        id: "output",
+        name: "Output",
+        unit: "",
+        kind: ParamKind::Enum { labels: OUTPUT_LABELS, default: 0 },
+        group: "Amp",
+        description: "Headphone output: single-ended (SE) or balanced (BAL), each with its own limits, noise and output impedance.",
+    },
+    Gain => ParamSpec {
+        id: "gain",
+        name: "Gain",
+        unit: "",
+        kind: ParamKind::Enum { labels: GAIN_LABELS, default: 0 },
+        group: "Amp",
+        description: "The amp's gain step; a device with two steps (K7) uses Low for Medium.",
+    },
+    Volume => ParamSpec {
+        id: "volume",
+        name: "Volume",
+        unit: " %",
+        kind: ParamKind::Float { min: 0.0, max: 100.0, default: 50.0, skew_center: None },
+        group: "Amp",
+        description: "Volume knob position; the device's own volume law maps it to dB.",
+    },
+    ZOutCustom => ParamSpec {
+        id: "z_out_custom",
+        name: "Custom Output Impedance",
+        unit: "",
+        kind: ParamKind::Bool { default: false },
+        group: "Amp",
+        description: "Off: the device's published output impedance. On: the value below (laptop jacks, 75 and 120 ohm references).",
+    },
+    ZOutOhms => ParamSpec {
+        id: "z_out_ohms",
+        name: "Output Impedance",
+        unit: " Ω",
+        kind: ParamKind::Float { min: 0.0, max: 150.0, default: 10.0, skew_center: Some(10.0) },
+        group: "Amp",
+        description: "Source output impedance used when Custom Output Impedance is on.",
+    },
+    LoadOhms => ParamSpec {
+        id: "load_ohms",
+        name: "Resistive Load",
+        unit: " Ω",
+        kind: ParamKind::Float { min: 1.0, max: 600.0, default: 32.0, skew_center: Some(32.0) },
+        group: "Load",
+        description: "Value of the Resistive headphone entry.",
+    },
 }
 
 /// Number of parameters in the table.
@@ -337,6 +411,12 @@ mod tests {
         "r2r_tolerance_pct",
         "r2r_coding",
         "r2r_seed",
+        "output",
+        "gain",
+        "volume",
+        "z_out_custom",
+        "z_out_ohms",
+        "load_ohms",
     ];
 
     #[test]

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 use std::time::Duration;
 
 use crate::dac::stage::{DacConfig, DacStage, StageLayout};
+use crate::headphones::CustomLoad;
 
 /// What to build.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -37,8 +38,9 @@ const RING: usize = 8;
 pub const IDLE_POLL: Duration = Duration::from_millis(10);
 
 impl Rebuilder {
-    /// Start the worker thread (allocates; not on the audio thread).
-    pub fn spawn() -> Self {
+    /// Start the worker thread (allocates; not on the audio thread). Stages with a custom
+    /// load take its curve from `custom`.
+    pub fn spawn(custom: CustomLoad) -> Self {
         let (requests, mut request_rx) = rtrb::RingBuffer::<Request>::new(RING);
         let (mut result_tx, results) = rtrb::RingBuffer::<Box<DacStage>>::new(RING);
         let (retired, mut retired_rx) = rtrb::RingBuffer::<Box<DacStage>>::new(RING);
@@ -59,7 +61,11 @@ impl Rebuilder {
                     }
                     match latest {
                         Some(request) => {
-                            let stage = Box::new(DacStage::new(&request.config, request.layout));
+                            let stage = Box::new(DacStage::with_custom_load(
+                                &request.config,
+                                request.layout,
+                                &custom,
+                            ));
                             // If the audio thread is not collecting, drop the stage here.
                             let _ = result_tx.push(stage);
                         }

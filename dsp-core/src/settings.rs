@@ -1,10 +1,14 @@
 //! Typed settings, built from the parameter table's plain values.
 
+use crate::amp::{AmpConfig, GainStep, Output};
 use crate::analog::decimator::DecimatorPhase;
 use crate::dac::os_filter::OsFilter;
 use crate::dac::r2r::{Coding, LadderConfig};
-use crate::dac::stage::{ConverterKind, DacConfig, DacMode};
-use crate::params::{ParamId, ParamValues, DAC_RATES_HZ, R2R_BITS};
+use crate::dac::stage::{AmpControls, ConverterKind, DacConfig, DacMode};
+use crate::headphones::{LoadConfig, LoadSource};
+use crate::params::{
+    ParamId, ParamValues, DAC_RATES_HZ, HEADPHONE_CUSTOM, HEADPHONE_RESISTIVE, R2R_BITS,
+};
 
 /// Everything the engine needs to know about the user's choices, typed.
 ///
@@ -33,6 +37,18 @@ pub struct Settings {
     pub custom_ladder: Option<LadderConfig>,
     /// The custom ladder's settings as the parameters hold them (kept when it is off).
     pub ladder: LadderConfig,
+    /// Index into [`crate::params::OUTPUT_LABELS`] (SE, BAL).
+    pub output: usize,
+    /// Index into [`crate::params::GAIN_LABELS`].
+    pub gain: usize,
+    /// Volume knob position, 0–100 %.
+    pub volume_pct: f32,
+    /// Use [`Settings::z_out_ohms`] instead of the device's output impedance.
+    pub z_out_custom: bool,
+    /// The user's output impedance (used when `z_out_custom`).
+    pub z_out_ohms: f32,
+    /// Value of the "Resistive" load.
+    pub load_ohms: f32,
 }
 
 impl Default for Settings {
@@ -63,6 +79,12 @@ impl Settings {
             decimator: DecimatorPhase::from_index(values.get_index(ParamId::Decimator)),
             custom_ladder: values.get_bool(ParamId::R2rCustom).then_some(ladder),
             ladder,
+            output: values.get_index(ParamId::Output),
+            gain: values.get_index(ParamId::Gain),
+            volume_pct: values.get(ParamId::Volume),
+            z_out_custom: values.get_bool(ParamId::ZOutCustom),
+            z_out_ohms: values.get(ParamId::ZOutOhms),
+            load_ohms: values.get(ParamId::LoadOhms),
         }
     }
 
@@ -91,6 +113,12 @@ impl Settings {
         values.set(ParamId::R2rTolerance, self.ladder.tolerance_pct as f32);
         values.set(ParamId::R2rCoding, self.ladder.coding as usize as f32);
         values.set(ParamId::R2rSeed, self.ladder.seed as f32);
+        values.set(ParamId::Output, self.output as f32);
+        values.set(ParamId::Gain, self.gain as f32);
+        values.set(ParamId::Volume, self.volume_pct);
+        values.set(ParamId::ZOutCustom, flag(self.z_out_custom));
+        values.set(ParamId::ZOutOhms, self.z_out_ohms);
+        values.set(ParamId::LoadOhms, self.load_ohms);
         values
     }
 
@@ -110,7 +138,71 @@ impl Settings {
         if let Some(ladder) = self.custom_ladder {
             config.converter = ConverterKind::R2r(ladder);
         }
+        let spec = crate::voicing::amp(self.device);
+        let output = Output::from_index(self.output);
+        let z_out_ohms = self.z_out_ohms();
+        config.amp = Some(AmpConfig {
+            spec,
+            output,
+            // The stage takes |Z_L(1 kHz)| from the load.
+            load_ohms: 0.0,
+            z_out_ohms,
+        });
+        let load_ohms = f64::from(self.load_ohms);
+        config.load = Some(LoadConfig {
+            source: match self.headphone {
+                HEADPHONE_RESISTIVE => LoadSource::Resistive(load_ohms),
+                HEADPHONE_CUSTOM => LoadSource::Custom {
+                    generation: 0,
+                    fallback_ohms: load_ohms,
+                },
+                index => LoadSource::Catalogue(index),
+            },
+            z_out_ohms,
+        });
         config
+    }
+
+    /// The output impedance in use: the user's when `z_out_custom`, else the device's for
+    /// the chosen output.
+    pub fn z_out_ohms(&self) -> f64 {
+        if self.z_out_custom {
+            f64::from(self.z_out_ohms)
+        } else {
+            crate::voicing::amp(self.device)
+                .output(Output::from_index(self.output))
+                .z_out_ohms
+        }
+    }
+
+    /// What these settings mean at the ear: SPL of full scale and of the hiss, and the
+    /// headroom, for a catalogue headphone with a published sensitivity (`None` otherwise).
+    /// Uses the headphone's |Z(1 kHz)| and the output impedance in use. Reads the catalogue
+    /// (parsed on first use): not for the audio thread.
+    pub fn spl_report(&self) -> Option<crate::amp::SplReport> {
+        let headphone = crate::headphones::by_index(self.headphone)?;
+        let sensitivity = headphone.sensitivity?;
+        let load_ohms = headphone.network.impedance(1000.0).norm();
+        let amp = AmpConfig {
+            load_ohms,
+            ..self.dac_config().amp?
+        };
+        Some(crate::amp::report(
+            &amp,
+            GainStep::from_index(self.gain),
+            f64::from(self.volume_pct),
+            sensitivity,
+            load_ohms,
+        ))
+    }
+
+    /// The amp's realtime controls.
+    pub fn amp_controls(&self) -> AmpControls {
+        AmpControls {
+            gain: GainStep::from_index(self.gain),
+            volume_percent: f64::from(self.volume_pct),
+            absolute: !self.level_match,
+        }
     }
 }
 
@@ -142,6 +234,12 @@ mod tests {
                 seed: 42,
                 ..LadderConfig::default()
             },
+            output: 1,
+            gain: 2,
+            volume_pct: 72.5,
+            z_out_custom: true,
+            z_out_ohms: 75.0,
+            load_ohms: 300.0,
             ..Settings::default()
         };
         assert_eq!(Settings::from_values(&s.to_values()), s);
@@ -149,10 +247,86 @@ mod tests {
         assert!(!Settings::default().bypass);
     }
 
+    /// SPL awareness (issue "Amp and load"): the K7's hiss into the 122.5 dB/mW Andromeda
+    /// is audible, into the 93 dB/mW E5000 it is not; more volume buys SPL dB for dB.
+    #[test]
+    fn spl_report_follows_the_headphone_and_volume() {
+        let k7 = Settings {
+            device: 2,
+            gain: 0,
+            volume_pct: 50.0,
+            ..Settings::default()
+        };
+        let andromeda = k7.spl_report().expect("Andromeda has a sensitivity");
+        let e5000 = Settings { headphone: 3, ..k7 }
+            .spl_report()
+            .expect("E5000 too");
+        println!("K7 low gain, 50 %: Andromeda {andromeda:?}\nE5000 {e5000:?}");
+        assert!(
+            andromeda.noise_spl_db > 0.0,
+            "audible hiss on the Andromeda"
+        );
+        assert!(e5000.noise_spl_db < 0.0, "no audible hiss on the E5000");
+        let louder = Settings {
+            volume_pct: 75.0,
+            ..k7
+        }
+        .spl_report()
+        .unwrap();
+        let law = crate::amp::AmpSpec::k7().volume;
+        let expected = law.gain_db(75.0) - law.gain_db(50.0);
+        assert!(
+            (louder.spl_full_scale_db - andromeda.spl_full_scale_db - expected).abs() < 1e-9,
+            "SPL follows the volume law"
+        );
+        assert_eq!(
+            louder.noise_spl_db, andromeda.noise_spl_db,
+            "noise is after the volume"
+        );
+        assert!(Settings {
+            headphone: HEADPHONE_RESISTIVE,
+            ..k7
+        }
+        .spl_report()
+        .is_none());
+    }
+
     #[test]
     fn dac_config_follows_the_parameters() {
         let mut s = Settings::default();
-        assert_eq!(s.dac_config(), crate::voicing::k13_r2r());
+        let k13 = s.dac_config();
+        assert_eq!(
+            DacConfig {
+                amp: None,
+                load: None,
+                ..k13
+            },
+            crate::voicing::k13_r2r()
+        );
+        let amp = k13.amp.expect("an amp");
+        assert_eq!(amp.spec, crate::amp::AmpSpec::k13_r2r());
+        assert_eq!(amp.z_out_ohms, 0.4, "K13 SE");
+        assert_eq!(
+            k13.load.map(|l| l.source),
+            Some(LoadSource::Catalogue(0)),
+            "Andromeda"
+        );
+        s.output = 1;
+        assert_eq!(
+            s.dac_config().amp.map(|a| a.z_out_ohms),
+            Some(1.0),
+            "K13 BAL"
+        );
+        s.z_out_custom = true;
+        s.z_out_ohms = 75.0;
+        assert_eq!(s.dac_config().load.map(|l| l.z_out_ohms), Some(75.0));
+        s.headphone = HEADPHONE_RESISTIVE;
+        s.load_ohms = 300.0;
+        assert_eq!(
+            s.dac_config().load.map(|l| l.source),
+            Some(LoadSource::Resistive(300.0))
+        );
+        s = Settings::default();
         s.dac_mode = DacMode::Nos;
         s.dac_rate = 1;
         s.os_filter = Some(OsFilter::Ak4493Sharp);

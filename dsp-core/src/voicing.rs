@@ -52,6 +52,8 @@ pub fn k13_r2r() -> DacConfig {
         ),
         decimator: DecimatorPhase::Linear,
         hold: true,
+        amp: None,
+        load: None,
     }
 }
 
@@ -108,6 +110,19 @@ pub fn k7() -> DacConfig {
         ),
         decimator: DecimatorPhase::Linear,
         hold: true,
+        amp: None,
+        load: None,
+    }
+}
+
+/// The amp of device `index` in [`crate::params::DEVICE_LABELS`] (figures and their
+/// sources: [`crate::amp::spec`]).
+pub fn amp(index: usize) -> crate::amp::AmpSpec {
+    use crate::amp::AmpSpec;
+    match index {
+        0 => AmpSpec::k13_r2r(),
+        2 => AmpSpec::k7(),
+        _ => AmpSpec::ideal(),
     }
 }
 

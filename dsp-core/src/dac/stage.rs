@@ -2,10 +2,16 @@
 //! domain in between.
 //!
 //! ```text
-//! host fs ─► [to DAC rate] ─► OS: chip filter ×M ─► converter ─► hold ─► analog LPF ─► shaper ─► decimator ─► host fs
-//!                             NOS: (none)          (ideal, R2R,   (band-limited,   (all at F = K·fs)
-//!                                                   ΔΣ) at M·fd   into F)
+//! host fs ─► [to DAC rate] ─► OS: chip filter ×M ─► converter ─► hold ─► analog LPF ─► shaper ─► amp ─► load (network) ─► decimator ─► [load (curve)] ─► host fs
+//!                             NOS: (none)          (ideal, R2R,   (band-limited,   (all at F = K·fs: volts, clip, noise,                 (min-phase FIR
+//!                                                   ΔΣ) at M·fd   into F)           the divider as an IIR)                                 at the host rate)
 //! ```
+//!
+//! - The amp ([`AmpStage`]) and the load are optional (`DacConfig::amp`, `DacConfig::load`):
+//!   the DAC tests run without them. A lumped network's divider runs as an IIR in the analog
+//!   domain; a measured curve's as a minimum-phase FIR after the decimator (the divider is
+//!   linear and follows the only nonlinear stages, so the two places give the same audio
+//!   band; the FIR at the host rate is 8× cheaper).
 //!
 //! - `K` (analog domain): 8 for 44.1/48 kHz, 4 for 88.2/96, 2 for 176.4/192, 1 above.
 //! - The DAC rate `fd` is the host rate unless a voicing asks for another ("44.1 kHz NOS" in
@@ -24,6 +30,7 @@
 //! `DacStage::new` allocates and designs filters (tens of ms): call it off the audio thread.
 //! `process` never allocates.
 
+use crate::amp::{AmpConfig, AmpStage, GainStep};
 use crate::analog::decimator::{self, DecimatorPhase};
 use crate::analog::lowpass::{Biquad, BiquadCoefs};
 use crate::analog::shaper::{ChebyshevShaper, HarmonicProfile};
@@ -32,6 +39,8 @@ use crate::dac::os_filter::OsFilter;
 use crate::dac::r2r::{LadderConfig, R2rDac};
 use crate::filter::fir::{Decimator, PolyphaseInterpolator};
 use crate::filter::fractional::{hold_kernel, sinc_kernel, FractionalResampler, KernelTable};
+use crate::headphones::{CustomLoad, LoadConfig, ResolvedLoad};
+use crate::load::{LoadFir, LoadIir};
 use crate::MAX_CHANNELS;
 
 /// Oversampling factor of the analog domain (and of a chip's OS filter) for a rate.
@@ -103,6 +112,11 @@ pub struct DacConfig {
     /// Whether the converter's staircase (hold droop) is rendered; the "Ideal" reference
     /// turns it off.
     pub hold: bool,
+    /// The headphone amp, if any. Its `load_ohms` is ignored: the stage takes |Z_L(1 kHz)|
+    /// of [`DacConfig::load`] (or an open circuit without a load).
+    pub amp: Option<AmpConfig>,
+    /// The load and the output impedance driving it, if any.
+    pub load: Option<LoadConfig>,
 }
 
 impl DacConfig {
@@ -117,6 +131,8 @@ impl DacConfig {
         harmonics: HarmonicProfile::CLEAN,
         decimator: DecimatorPhase::Linear,
         hold: false,
+        amp: None,
+        load: None,
     };
 }
 
@@ -165,7 +181,11 @@ struct Channel {
     converter: Converter,
     hold: FractionalResampler,
     lowpass: Option<Biquad>,
+    /// A lumped load's divider, in the analog domain.
+    load_iir: Option<LoadIir>,
     decimator: Option<Decimator>,
+    /// A measured load's divider, at the host rate.
+    load_fir: Option<LoadFir>,
 }
 
 impl Channel {
@@ -181,8 +201,78 @@ impl Channel {
         if let Some(lp) = &mut self.lowpass {
             lp.reset();
         }
+        if let Some(iir) = &mut self.load_iir {
+            iir.reset();
+        }
         if let Some(d) = &mut self.decimator {
             d.reset();
+        }
+        if let Some(fir) = &mut self.load_fir {
+            fir.reset();
+        }
+    }
+}
+
+/// The load's filters, designed once and cloned into each channel.
+#[derive(Clone, Default)]
+struct LoadDesign {
+    iir: Option<LoadIir>,
+    fir: Option<LoadFir>,
+    /// |Z_L(1 kHz)| (∞ without a load).
+    ohms_1khz: f64,
+}
+
+impl LoadDesign {
+    fn new(
+        load: Option<&LoadConfig>,
+        custom: &CustomLoad,
+        layout: StageLayout,
+        analog_rate: f64,
+    ) -> Self {
+        let Some(load) = load else {
+            return Self {
+                ohms_1khz: f64::INFINITY,
+                ..Self::default()
+            };
+        };
+        let resolved = load.source.resolve(custom);
+        let ohms_1khz = resolved.impedance(1000.0).norm();
+        match resolved {
+            ResolvedLoad::Network(network) => {
+                let iir = LoadIir::new(&network, load.z_out_ohms, analog_rate);
+                Self {
+                    iir: (!iir.is_identity()).then_some(iir),
+                    fir: None,
+                    ohms_1khz,
+                }
+            }
+            ResolvedLoad::Curve(curve) => {
+                let fir = LoadFir::new(&curve, load.z_out_ohms, layout.host_rate, layout.max_block);
+                Self {
+                    iir: None,
+                    fir: (!fir.is_identity()).then_some(fir),
+                    ohms_1khz,
+                }
+            }
+        }
+    }
+}
+
+/// The amp's realtime controls (ramped; no rebuild).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AmpControls {
+    pub gain: GainStep,
+    pub volume_percent: f64,
+    /// Absolute levels (level match off): 1 Vrms at the amp reads as a 0 dBFS sine.
+    pub absolute: bool,
+}
+
+impl Default for AmpControls {
+    fn default() -> Self {
+        Self {
+            gain: GainStep::Low,
+            volume_percent: 50.0,
+            absolute: false,
         }
     }
 }
@@ -317,27 +407,43 @@ pub struct DacStage {
     dac_rate: f64,
     channels: Vec<Channel>,
     shaper: ChebyshevShaper,
+    amp: Option<AmpStage>,
+    /// |Z_L(1 kHz)| of the load (∞ without one).
+    load_ohms_1khz: f64,
     dac_buf: Vec<f32>,
     conv_buf: Vec<f32>,
-    analog_buf: Vec<f32>,
+    /// One analog-domain buffer per channel (K·max_block).
+    analog_bufs: Vec<Vec<f32>>,
     latency: usize,
     /// Gain of the chain at 1 kHz (linear), measured at build time.
     gain_1khz: f64,
 }
 
 impl DacStage {
-    /// Build (allocate, design) a stage. Off the audio thread.
+    /// Build (allocate, design) a stage. Off the audio thread. A custom load falls back to
+    /// its resistor (no curve can be reached from here); see [`DacStage::with_custom_load`].
     pub fn new(config: &DacConfig, layout: StageLayout) -> Self {
+        Self::with_custom_load(config, layout, &CustomLoad::default())
+    }
+
+    /// Build a stage whose [`crate::headphones::LoadSource::Custom`] load is the curve in `custom`.
+    pub fn with_custom_load(config: &DacConfig, layout: StageLayout, custom: &CustomLoad) -> Self {
         let design = Design::new(config, layout);
-        let mut stage = Self::assemble(&design, config, layout);
-        let (latency, gain) = stage.measure_linear_part(&design);
+        let load = LoadDesign::new(config.load.as_ref(), custom, layout, design.analog_rate);
+        let mut stage = Self::assemble(&design, &load, config, layout);
+        let (latency, gain) = stage.measure_linear_part(&design, &load);
         stage.latency = latency;
         stage.gain_1khz = gain;
         stage
     }
 
     /// Per-channel state over a finished design (allocates buffers, no filter design).
-    fn assemble(design: &Design, config: &DacConfig, layout: StageLayout) -> Self {
+    fn assemble(
+        design: &Design,
+        load: &LoadDesign,
+        config: &DacConfig,
+        layout: StageLayout,
+    ) -> Self {
         let max_block = layout.max_block.max(1);
         let Design { k, m, .. } = *design;
         let channels = (0..layout.channels.clamp(1, MAX_CHANNELS))
@@ -364,12 +470,28 @@ impl DacStage {
                         lp.match_hz,
                     ))
                 }),
+                load_iir: load.iir.clone(),
                 decimator: design
                     .decimator_taps
                     .as_ref()
                     .map(|h| Decimator::new(h, k, max_block * k)),
+                load_fir: load.fir.clone(),
             })
             .collect();
+        let n_channels = layout.channels.clamp(1, MAX_CHANNELS);
+        let amp = config.amp.map(|amp| {
+            let amp = AmpConfig {
+                load_ohms: load.ohms_1khz,
+                ..amp
+            };
+            let mut stage = AmpStage::new(&amp, design.analog_rate, n_channels, max_block * k);
+            let controls = AmpControls::default();
+            stage.set_gain_step(controls.gain);
+            stage.set_volume_percent(controls.volume_percent);
+            stage.set_absolute(controls.absolute);
+            stage.reset();
+            stage
+        });
         Self {
             config: *config,
             layout,
@@ -378,20 +500,24 @@ impl DacStage {
             dac_rate: design.dac_rate,
             channels,
             shaper: ChebyshevShaper::new(&config.harmonics),
+            amp,
+            load_ohms_1khz: load.ohms_1khz,
             dac_buf: vec![0.0; design.dac_block],
             conv_buf: vec![0.0; design.dac_block * m],
-            analog_buf: vec![0.0; max_block * k],
+            analog_bufs: vec![vec![0.0; max_block * k]; n_channels],
             latency: 0,
             gain_1khz: 1.0,
         }
     }
 
     /// Latency (impulse peak) and 1 kHz gain of the linear part: the same design with an
-    /// ideal converter and no shaper.
-    fn measure_linear_part(&self, design: &Design) -> (usize, f64) {
+    /// ideal converter, no shaper and no amp (whose gain level matching does not need: it
+    /// is 1 when matched), but with the load.
+    fn measure_linear_part(&self, design: &Design, load: &LoadDesign) -> (usize, f64) {
         let linear = DacConfig {
             converter: ConverterKind::Ideal,
             harmonics: HarmonicProfile::CLEAN,
+            amp: None,
             ..self.config
         };
         let layout = StageLayout {
@@ -399,7 +525,7 @@ impl DacStage {
             ..self.layout
         };
         let host = self.layout.host_rate;
-        let mut probe = Self::assemble(design, &linear, layout);
+        let mut probe = Self::assemble(design, load, &linear, layout);
         let len = 16_384.max((host * 0.1) as usize);
         let mut impulse = vec![0.0f32; len];
         impulse[0] = 1.0;
@@ -465,22 +591,61 @@ impl DacStage {
         for ch in &mut self.channels {
             ch.reset();
         }
-    }
-
-    /// Process in place; each channel slice at most `max_block` long. Never allocates.
-    pub fn process(&mut self, channels: &mut [&mut [f32]]) {
-        let n_ch = channels.len().min(self.channels.len());
-        for (ch, buf) in channels[..n_ch].iter_mut().enumerate() {
-            let mut start = 0;
-            while start < buf.len() {
-                let n = (buf.len() - start).min(self.layout.max_block);
-                self.process_channel(ch, &mut buf[start..start + n]);
-                start += n;
-            }
+        if let Some(amp) = &mut self.amp {
+            amp.reset();
         }
     }
 
-    fn process_channel(&mut self, ch: usize, x: &mut [f32]) {
+    /// Set the amp's gain step, volume and level mode (ramped; never allocates).
+    pub fn set_amp_controls(&mut self, controls: &AmpControls) {
+        if let Some(amp) = &mut self.amp {
+            amp.set_gain_step(controls.gain);
+            amp.set_volume_percent(controls.volume_percent);
+            amp.set_absolute(controls.absolute);
+        }
+    }
+
+    /// Set the amp's controls without ramping (for a stage that has not run yet).
+    pub fn snap_amp_controls(&mut self, controls: &AmpControls) {
+        self.set_amp_controls(controls);
+        if let Some(amp) = &mut self.amp {
+            amp.reset();
+        }
+    }
+
+    /// The amp, if the stage has one.
+    pub fn amp(&self) -> Option<&AmpStage> {
+        self.amp.as_ref()
+    }
+
+    /// |Z_L(1 kHz)| of the load (∞ without one).
+    pub fn load_ohms_1khz(&self) -> f64 {
+        self.load_ohms_1khz
+    }
+
+    /// Process in place, any block length (split into `max_block` pieces), channels of
+    /// equal length (the shortest sets the count). Never allocates.
+    pub fn process(&mut self, channels: &mut [&mut [f32]]) {
+        let n_ch = channels.len().min(self.channels.len());
+        let frames = channels[..n_ch].iter().map(|c| c.len()).min().unwrap_or(0);
+        let k = self.k;
+        let mut start = 0;
+        while start < frames {
+            let n = (frames - start).min(self.layout.max_block);
+            for (ch, buf) in channels[..n_ch].iter().enumerate() {
+                self.render_analog(ch, &buf[start..start + n]);
+            }
+            self.load_network(n_ch, n * k);
+            for (ch, buf) in channels[..n_ch].iter_mut().enumerate() {
+                self.return_to_host(ch, &mut buf[start..start + n]);
+            }
+            start += n;
+        }
+    }
+
+    /// Steps 1–7: one channel's host block into its analog buffer (K·n samples), through
+    /// the amp.
+    fn render_analog(&mut self, ch: usize, x: &[f32]) {
         let n = x.len();
         let k = self.k;
         let m = self.m;
@@ -511,7 +676,7 @@ impl DacStage {
         chain.converter.process(&mut self.conv_buf[..conv_len]);
         // 4. Hold into the analog domain: exactly K·n samples.
         chain.hold.push(&self.conv_buf[..conv_len]);
-        let analog = &mut self.analog_buf[..n * k];
+        let analog = &mut self.analog_bufs[ch][..n * k];
         let got = chain.hold.pull(analog);
         analog[got..].fill(0.0);
         // 5. Analog low-pass, 6. harmonic profile.
@@ -519,10 +684,42 @@ impl DacStage {
             lp.process(analog);
         }
         self.shaper.process(analog);
-        // 7. Back to the host rate.
+        // 7. Amp: volts, clipping, noise.
+        if let Some(amp) = &mut self.amp {
+            amp.process(ch, analog);
+        }
+    }
+
+    /// Step 8: a lumped load's divider over the first `len` samples of each analog buffer,
+    /// both channels in one pass when there are two.
+    fn load_network(&mut self, n_ch: usize, len: usize) {
+        if let ([left], [right, ..]) = self.channels.split_at_mut(1) {
+            if n_ch == 2 {
+                if let (Some(a), Some(b)) = (&mut left.load_iir, &mut right.load_iir) {
+                    let (l, r) = self.analog_bufs.split_at_mut(1);
+                    a.process_pair(b, &mut l[0][..len], &mut r[0][..len]);
+                    return;
+                }
+            }
+        }
+        for (chain, buf) in self.channels[..n_ch].iter_mut().zip(&mut self.analog_bufs) {
+            if let Some(iir) = &mut chain.load_iir {
+                iir.process(&mut buf[..len]);
+            }
+        }
+    }
+
+    /// Steps 9–10: back to the host rate, and a measured load's divider.
+    fn return_to_host(&mut self, ch: usize, x: &mut [f32]) {
+        let n = x.len();
+        let chain = &mut self.channels[ch];
+        let analog = &self.analog_bufs[ch][..n * self.k];
         match &mut chain.decimator {
             Some(d) => d.process(analog, x),
             None => x.copy_from_slice(analog),
+        }
+        if let Some(fir) = &mut chain.load_fir {
+            fir.process(x);
         }
     }
 }
