@@ -1,5 +1,6 @@
 //! Placeholder editor: every parameter of the table with nice-plug-egui's generic widgets,
-//! grouped as in the table. The real editor is a later issue.
+//! grouped as in the table, the SPL readout, and an import field for a measured impedance
+//! curve. The real editor is a later issue.
 
 use std::sync::Arc;
 
@@ -10,7 +11,7 @@ use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp,
     RepaintNotifier,
 };
-use sourcery_dsp::{ParamId, PARAMS};
+use sourcery_dsp::{ParamId, Settings, PARAMS};
 
 use crate::params::{SourceryParams, TableParam};
 
@@ -25,6 +26,10 @@ pub fn default_state() -> Arc<EguiEditorState> {
 pub struct SourceryEditor {
     params: Arc<SourceryParams>,
     gui: Option<GuiContext>,
+    /// Path typed into the impedance import field.
+    import_path: String,
+    /// Result of the last import, shown under the field.
+    import_status: String,
 }
 
 pub fn create(params: Arc<SourceryParams>) -> Option<EguiEditor<SourceryEditor>> {
@@ -32,7 +37,12 @@ pub fn create(params: Arc<SourceryParams>) -> Option<EguiEditor<SourceryEditor>>
         params.editor_state.clone(),
         RepaintNotifier::new(),
         EguiNiceSettings::new().with_tile("Sourcery"),
-        SourceryEditor { params, gui: None },
+        SourceryEditor {
+            params,
+            gui: None,
+            import_path: String::new(),
+            import_status: String::new(),
+        },
     )
 }
 
@@ -53,6 +63,31 @@ impl NiceEguiApp for SourceryEditor {
         };
         let setter = gui.param_setter();
         ui.heading("Sourcery");
+        let settings = Settings::from_values(&self.params.values());
+        match settings.spl_report() {
+            Some(r) => ui.label(format!(
+                "0 dBFS: {:.1} dB SPL · hiss: {:.1} dB(A) SPL · headroom: {:.1} dB",
+                r.spl_full_scale_db, r.noise_spl_db, r.headroom_db
+            )),
+            None => ui.label("SPL: the headphone has no published sensitivity"),
+        };
+        ui.horizontal(|ui| {
+            ui.label("Impedance curve (.zma/.csv):");
+            ui.text_edit_singleline(&mut self.import_path);
+            if ui.button("Import").clicked() {
+                let path = std::path::Path::new(self.import_path.trim());
+                self.import_status = match self.params.custom_load.import_file(path) {
+                    Ok(()) => format!(
+                        "Imported {}; choose \"Custom (imported)\" as the headphone.",
+                        path.display()
+                    ),
+                    Err(e) => e.to_string(),
+                };
+            }
+        });
+        if !self.import_status.is_empty() {
+            ui.label(&self.import_status);
+        }
         egui::ScrollArea::vertical().show(ui, |ui| {
             let mut group = "";
             for id in ParamId::ALL {

@@ -27,7 +27,10 @@ impl Default for Sourcery {
         let params = Arc::new(SourceryParams::default());
         let applied = params.values();
         Self {
-            engine: Engine::new(&Settings::from_values(&applied)),
+            engine: Engine::with_custom_load(
+                &Settings::from_values(&applied),
+                params.custom_load.clone(),
+            ),
             params,
             applied,
             reported_latency: 0,
@@ -88,7 +91,10 @@ impl Plugin for Sourcery {
             .main_output_channels
             .map_or(2, NonZeroU32::get) as usize;
         self.applied = self.params.values();
-        self.engine = Engine::new(&Settings::from_values(&self.applied));
+        self.engine = Engine::with_custom_load(
+            &Settings::from_values(&self.applied),
+            self.params.custom_load.clone(),
+        );
         self.engine.prepare(
             buffer_config.sample_rate,
             buffer_config.max_buffer_size as usize,

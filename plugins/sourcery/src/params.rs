@@ -4,11 +4,17 @@
 //! [`Params`] by hand instead so the table in dsp-core stays the only declaration.
 //! Enumerations become stepped integer parameters whose values display as their labels.
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
+use sourcery_dsp::headphones::CustomLoad;
 use sourcery_dsp::{ParamId, ParamKind, ParamSpec, ParamValues, PARAMS};
+
+/// State keys of the imported impedance curve: its file name and its text, verbatim.
+const CUSTOM_LOAD_NAME_KEY: &str = "custom_load_name";
+const CUSTOM_LOAD_TEXT_KEY: &str = "custom_load";
 
 /// One parameter of the table, as the nice-plug type that fits its kind.
 pub enum TableParam {
@@ -102,10 +108,13 @@ impl TableParam {
     }
 }
 
-/// All of Sourcery's parameters plus the editor's window state.
+/// All of Sourcery's parameters, the imported impedance curve ("Custom (imported)", saved
+/// with the plugin state) and the editor's window state.
 pub struct SourceryParams {
     /// In [`PARAMS`] order, so `table[id as usize]` is the parameter `id`.
     table: Vec<TableParam>,
+    /// Shared with the engine (and its rebuild worker); survives re-activation.
+    pub custom_load: CustomLoad,
     pub editor_state: Arc<EguiEditorState>,
 }
 
@@ -113,6 +122,7 @@ impl Default for SourceryParams {
     fn default() -> Self {
         Self {
             table: PARAMS.iter().map(TableParam::from_spec).collect(),
+            custom_load: CustomLoad::default(),
             editor_state: crate::editor::default_state(),
         }
     }
@@ -143,6 +153,31 @@ unsafe impl Params for SourceryParams {
             .zip(&self.table)
             .map(|(spec, param)| (spec.id.to_string(), param.as_ptr(), spec.group.to_string()))
             .collect()
+    }
+
+    fn serialize_fields(&self) -> BTreeMap<String, String> {
+        let mut fields = BTreeMap::new();
+        if let (_, Some(curve)) = self.custom_load.get() {
+            fields.insert(CUSTOM_LOAD_NAME_KEY.to_owned(), curve.name);
+            fields.insert(CUSTOM_LOAD_TEXT_KEY.to_owned(), curve.text);
+        }
+        fields
+    }
+
+    /// A state with a curve imports it (a bad one is logged and the current curve kept); a
+    /// state without one clears it, so a session reopens as it was saved.
+    fn deserialize_fields(&self, fields: &BTreeMap<String, String>) {
+        match (
+            fields.get(CUSTOM_LOAD_NAME_KEY),
+            fields.get(CUSTOM_LOAD_TEXT_KEY),
+        ) {
+            (Some(name), Some(text)) => {
+                if let Err(e) = self.custom_load.import(name, text) {
+                    nice_log!("Sourcery: the saved impedance curve is not valid: {e}");
+                }
+            }
+            _ => self.custom_load.clear(),
+        }
     }
 }
 
@@ -176,5 +211,33 @@ mod tests {
             .string_to_normalized_value("Ideal")
             .expect("label parses");
         assert_eq!(device.preview_plain(normalized), 1);
+    }
+
+    #[test]
+    fn the_imported_curve_round_trips_through_the_state_fields() {
+        let params = SourceryParams::default();
+        assert!(params.serialize_fields().is_empty());
+        let zma = "* measured\n20 300 1\n100 480 20\n1000 301 -2\n20000 306 10\n";
+        params.custom_load.import("hd600.zma", zma).expect("valid");
+        let fields = params.serialize_fields();
+        assert_eq!(fields[CUSTOM_LOAD_TEXT_KEY], zma);
+
+        let restored = SourceryParams::default();
+        restored.deserialize_fields(&fields);
+        let (_, curve) = restored.custom_load.get();
+        let curve = curve.expect("restored");
+        assert_eq!(curve.name, "hd600.zma");
+        assert!((curve.curve.impedance(100.0).norm() - 480.0).abs() < 1e-6);
+
+        // A broken state keeps what is there; a state without a curve clears it.
+        let mut broken = fields.clone();
+        broken.insert(
+            CUSTOM_LOAD_TEXT_KEY.to_owned(),
+            "20 300\n10 -5\n".to_owned(),
+        );
+        restored.deserialize_fields(&broken);
+        assert!(restored.custom_load.get().1.is_some());
+        restored.deserialize_fields(&BTreeMap::new());
+        assert!(restored.custom_load.get().1.is_none());
     }
 }
