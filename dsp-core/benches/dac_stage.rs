@@ -6,7 +6,12 @@
 //!   the minimum-phase decimator;
 //! - 96 kHz host (K = 4, 384 kHz): K13 OS.
 //!
-//! Requirement (issue "DAC stage"): K13 at 44.1 kHz, stereo, ≥ 150× realtime on one core.
+//! - the whole chain (`chain_*`: DAC, amp with clipping and noise, and the load — a lumped
+//!   network as an IIR in the analog domain, or an imported curve as a FIR at the host
+//!   rate), built from `Settings` exactly as the plugin builds it.
+//!
+//! Requirements: K13 at 44.1 kHz, stereo, ≥ 150× realtime on one core (issue "DAC stage");
+//! the whole chain with amp and load at 44.1/48 kHz ≥ 100× (issue "Amp and load").
 //!
 //! Before the Criterion runs, a summary table prints the realtime factor (seconds of stereo
 //! audio processed per second of wall-clock time; best of 7 short runs, so other load on a
@@ -19,7 +24,11 @@ use sourcery_dsp::analog::decimator::{self, DecimatorPhase};
 use sourcery_dsp::dac::os_filter::OsFilter;
 use sourcery_dsp::dac::stage::{DacConfig, DacMode, DacStage, StageLayout};
 use sourcery_dsp::filter::fir::Kernel;
+use sourcery_dsp::headphones::CustomLoad;
+use sourcery_dsp::load::{curve::ImpedanceCurve, examples, Network};
+use sourcery_dsp::params::HEADPHONE_CUSTOM;
 use sourcery_dsp::voicing::k13_r2r;
+use sourcery_dsp::Settings;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
@@ -27,6 +36,8 @@ const BLOCK: usize = 512;
 const CHANNELS: usize = 2;
 /// Realtime factor the K13 at 44.1 kHz must reach.
 const REQUIRED_REALTIME: f64 = 150.0;
+/// Realtime factor the whole chain (with amp and load) must reach at 44.1/48 kHz.
+const REQUIRED_CHAIN_REALTIME: f64 = 100.0;
 
 /// One configuration to measure.
 struct Case {
@@ -68,7 +79,63 @@ fn cases() -> Vec<Case> {
             config: k13_r2r(),
             host_rate: 96_000.0,
         },
+        Case {
+            name: "k7_os_48k",
+            config: sourcery_dsp::voicing::k7(),
+            host_rate: 48_000.0,
+        },
+        Case {
+            name: "chain_k13_andromeda_44k1",
+            config: Settings::default().dac_config(),
+            host_rate: 44_100.0,
+        },
+        Case {
+            name: "chain_k13_hd600_75ohm_44k1",
+            config: Settings {
+                headphone: 6,
+                z_out_custom: true,
+                z_out_ohms: 75.0,
+                ..Settings::default()
+            }
+            .dac_config(),
+            host_rate: 44_100.0,
+        },
+        Case {
+            name: "chain_k13_curve_75ohm_44k1",
+            config: Settings {
+                headphone: HEADPHONE_CUSTOM,
+                z_out_custom: true,
+                z_out_ohms: 75.0,
+                ..Settings::default()
+            }
+            .dac_config(),
+            host_rate: 44_100.0,
+        },
+        Case {
+            name: "chain_k7_andromeda_48k",
+            config: Settings {
+                device: 2,
+                ..Settings::default()
+            }
+            .dac_config(),
+            host_rate: 48_000.0,
+        },
     ]
+}
+
+/// The imported curve of the `chain_*_curve_*` case: the multi-BA model sampled at
+/// 1/48 octave, as a measured file would give it.
+fn custom_load() -> CustomLoad {
+    let network = Network::parse(examples::MULTI_BA).expect("example parses");
+    let freqs = sourcery_dsp::analysis::log_frequencies(10.0, 40_000.0, 48.0);
+    let custom = CustomLoad::default();
+    custom
+        .import(
+            "multi-ba.zma",
+            &ImpedanceCurve::from_network(&network, &freqs).to_zma(),
+        )
+        .expect("a sampled curve is valid");
+    custom
 }
 
 /// A −6 dBFS-ish noise block (xorshift), one per channel, seeded per channel.
@@ -93,13 +160,14 @@ struct Job {
 
 impl Job {
     fn new(case: &Case) -> Self {
-        let stage = DacStage::new(
+        let stage = DacStage::with_custom_load(
             &case.config,
             StageLayout {
                 host_rate: case.host_rate,
                 max_block: BLOCK,
                 channels: CHANNELS,
             },
+            &custom_load(),
         );
         let input: Vec<Vec<f32>> = (0..CHANNELS)
             .map(|c| test_signal(BLOCK, c as u32 + 1))
@@ -194,7 +262,7 @@ fn print_summary() {
     println!(
         "\nDAC stage, stereo, block {BLOCK}: realtime factor = audio s / CPU s of this thread \
          (wall-clock in brackets), best of 7; requirement ≥ {REQUIRED_REALTIME:.0}× for the \
-         K13 at 44.1 kHz"
+         K13 at 44.1 kHz, ≥ {REQUIRED_CHAIN_REALTIME:.0}× for the whole chain (chain_*)"
     );
     let os_taps = OsFilter::R2rOs.design(44_100.0, 8).len();
     let decimator_taps = |phase| decimator::design(44_100.0, 8, phase).len();
@@ -212,8 +280,15 @@ fn print_summary() {
         let (cpu, wall) = time_per_call(&mut job);
         let audio = BLOCK as f64 / case.host_rate;
         let rt = audio / cpu;
-        let verdict = if case.name.starts_with("k13") && case.host_rate < 50_000.0 {
-            if rt >= REQUIRED_REALTIME {
+        let required = if case.name.starts_with("chain") {
+            REQUIRED_CHAIN_REALTIME
+        } else {
+            REQUIRED_REALTIME
+        };
+        let verdict = if case.name.starts_with("k13") && case.host_rate < 50_000.0
+            || case.name.starts_with("chain")
+        {
+            if rt >= required {
                 "  ok"
             } else {
                 "  BELOW REQUIREMENT"
@@ -222,7 +297,7 @@ fn print_summary() {
             ""
         };
         println!(
-            "  {:<22} host {:5.1} kHz, K = {k}, M = {m}: {rt:7.1}× ({:7.1}× wall){verdict}",
+            "  {:<28} host {:5.1} kHz, K = {k}, M = {m}: {rt:7.1}× ({:7.1}× wall){verdict}",
             case.name,
             case.host_rate / 1000.0,
             audio / wall

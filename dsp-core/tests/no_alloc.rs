@@ -7,7 +7,9 @@ use std::cell::Cell;
 
 use sourcery_dsp::dac::os_filter::OsFilter;
 use sourcery_dsp::dac::r2r::{Coding, LadderConfig};
-use sourcery_dsp::dac::stage::DacMode;
+use sourcery_dsp::dac::stage::{DacConfig, DacMode};
+use sourcery_dsp::headphones::{CustomLoad, LoadSource};
+use sourcery_dsp::params::HEADPHONE_CUSTOM;
 use sourcery_dsp::{Engine, Settings};
 
 struct Counting;
@@ -65,9 +67,13 @@ fn process_never_allocates() {
             let mut left = vec![0.25f32; 16_384];
             let mut right = left.clone();
             left[3] = f32::NAN;
+            // Realtime changes: trim, bypass, and the amp's volume, gain and level mode.
             let changed = Settings {
                 output_trim_db: -7.0,
                 bypass: true,
+                volume_pct: 90.0,
+                gain: 2,
+                level_match: false,
                 ..Settings::default()
             };
             let before = allocations();
@@ -93,7 +99,8 @@ fn process_never_allocates() {
 /// hands the old one back — none of which allocates or frees on this thread.
 #[test]
 fn structural_changes_never_allocate_on_the_audio_thread() {
-    let mut engine = Engine::new(&Settings::default());
+    let custom = CustomLoad::default();
+    let mut engine = Engine::with_custom_load(&Settings::default(), custom.clone());
     engine.prepare(44_100.0, 512, 2);
     let mut left = vec![0.1f32; 512];
     let mut right = left.clone();
@@ -114,11 +121,48 @@ fn structural_changes_never_allocate_on_the_audio_thread() {
             }),
             ..Settings::default()
         },
+        // A new load and output impedance (an IIR designed on the worker).
+        Settings {
+            headphone: 6,
+            z_out_custom: true,
+            z_out_ohms: 75.0,
+            ..Settings::default()
+        },
+        // The imported curve (a FIR designed on the worker); the curve is imported on
+        // another thread while the engine runs, as an editor would.
+        Settings {
+            headphone: HEADPHONE_CUSTOM,
+            z_out_custom: true,
+            z_out_ohms: 10.0,
+            ..Settings::default()
+        },
         Settings::default(),
     ];
-    let before = allocations();
-    let frees_before = deallocations();
+    // The stage a target asks for, with the custom curve's generation left out.
+    let plain = |mut c: DacConfig| {
+        if let Some(load) = &mut c.load {
+            if let LoadSource::Custom { generation, .. } = &mut load.source {
+                *generation = 0;
+            }
+        }
+        c
+    };
+    let mut before = allocations();
+    let mut frees_before = deallocations();
     for target in &targets {
+        if target.headphone == HEADPHONE_CUSTOM {
+            // Spawning and joining allocate on this thread: not the engine's doing.
+            let (a, f) = (allocations(), deallocations());
+            let custom = custom.clone();
+            std::thread::spawn(move || {
+                let zma = "20 300 1\n95 500 30\n1000 301 -2\n20000 306 10\n";
+                custom.import("editor.zma", zma).expect("valid");
+            })
+            .join()
+            .expect("import thread");
+            before += allocations() - a;
+            frees_before += deallocations() - f;
+        }
         engine.set_settings(target);
         let start = std::time::Instant::now();
         while engine.rebuild_pending() {
@@ -126,7 +170,15 @@ fn structural_changes_never_allocate_on_the_audio_thread() {
             std::thread::sleep(std::time::Duration::from_millis(1));
             assert!(start.elapsed().as_secs() < 30, "rebuild did not finish");
         }
-        assert_eq!(engine.dac().map(|d| *d.config()), Some(target.dac_config()));
+        let running = engine.dac().map(|d| *d.config()).expect("a stage");
+        assert_eq!(plain(running), plain(target.dac_config()));
+        if let Some(LoadSource::Custom { generation, .. }) = running.load.map(|l| l.source) {
+            assert_eq!(
+                generation,
+                custom.generation(),
+                "the imported curve is in use"
+            );
+        }
     }
     assert_eq!(allocations(), before, "allocated on the audio thread");
     assert_eq!(deallocations(), frees_before, "freed on the audio thread");
