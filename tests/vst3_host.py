@@ -83,7 +83,9 @@ def check_level(bundle):
 def check_state(bundle):
     a = load(bundle)
     set_trim_db(a, -9.0)
-    x = sine(440.0, 24000)
+    # 1 kHz: where level matching holds the level (the default headphone's load tilts
+    # other frequencies by a few hundredths of a dB).
+    x = sine(1000.0, 24000)
     process(a, x)
     b = load(bundle)
     b.raw_state = a.raw_state

@@ -372,7 +372,7 @@ mod tests {
         }
     }
 
-    /// Where a nominal impedance is published, the model meets it at 1 kHz within 15 %
+    /// Where a nominal impedance is published, the model meets it at 1 kHz within 5 %
     /// (nominal figures are rounded and are not always quoted at 1 kHz).
     #[test]
     fn models_meet_their_nominal_impedance() {
@@ -380,7 +380,7 @@ mod tests {
             let z = h.network.impedance(1000.0).norm();
             if let Some(nominal) = h.nominal_ohms {
                 assert!(
-                    (z / nominal - 1.0).abs() < 0.15,
+                    (z / nominal - 1.0).abs() < 0.05,
                     "{}: |Z(1 kHz)| = {z:.2} Ω, nominal {nominal} Ω",
                     h.name
                 );

@@ -31,7 +31,7 @@ const SPLIT_TOL: f32 = 1e-6;
 const SETTLE_S: f64 = 0.02;
 
 /// Parameters that must exist: string id, display name.
-const EXPECTED_PARAMS: [(&str, &str); 14] = [
+const EXPECTED_PARAMS: [(&str, &str); 20] = [
     ("bypass", "Bypass"),
     ("level_match", "Level Match"),
     ("output_trim_db", "Output Trim"),
@@ -46,6 +46,12 @@ const EXPECTED_PARAMS: [(&str, &str); 14] = [
     ("r2r_tolerance_pct", "Resistor Tolerance"),
     ("r2r_coding", "Ladder Coding"),
     ("r2r_seed", "Ladder Seed"),
+    ("output", "Output"),
+    ("gain", "Gain"),
+    ("volume", "Volume"),
+    ("z_out_custom", "Custom Output Impedance"),
+    ("z_out_ohms", "Output Impedance"),
+    ("load_ohms", "Resistive Load"),
 ];
 
 /// Environment variable that makes [`debug_build_alloc_child`] run (value: plugin path).
@@ -540,7 +546,13 @@ fn flushed_parameters_are_visible_without_processing() {
         level.abs() <= LEVEL_TOL_DB,
         "process(): level {level:+.4} dB"
     );
-    assert_eq!(left, right);
+    // The channels differ only by the amp's hiss, which is independent per channel (the
+    // default K13 at 50 % volume: about −67 dB re full scale, peaks below 3e-3).
+    let apart = left
+        .iter()
+        .zip(&right)
+        .fold(0.0f32, |m, (l, r)| m.max((l - r).abs()));
+    assert!(apart < 3e-3, "channels differ by {apart:e}");
 }
 
 #[test]

@@ -7,6 +7,10 @@
 //! - `cargo xtask install`: copy the bundles into `~/.clap`, `~/.vst3` and `~/.lv2`.
 //! - `cargo xtask test [cargo test args]`: bundle (release), build the debug plugin (whose
 //!   `process` aborts on any allocation), then `cargo test --workspace`, host tests included.
+//! - `cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High]
+//!   [--volume PERCENT] [--headphone NAME]`: what a setting means at the ear — SPL of a
+//!   0 dBFS sine, of the hiss, the headroom before 1 % THD+N — for every catalogue headphone
+//!   with a published sensitivity (names match case-insensitively by substring).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -28,10 +32,13 @@ fn main() -> Result<()> {
         "bundle" => bundle(&rest),
         "install" => install(),
         "test" => test(&rest),
+        "spl" => spl(&rest),
         _ => {
             eprintln!(
                 "Usage:\n  cargo xtask bundle sourcery [--release] [cargo build args]\n  \
-                 cargo xtask install\n  cargo xtask test [cargo test args]"
+                 cargo xtask install\n  cargo xtask test [cargo test args]\n  \
+                 cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High] \
+                 [--volume PERCENT] [--headphone NAME]"
             );
             std::process::exit(2);
         }
@@ -211,4 +218,83 @@ mod tests {
         );
         assert_eq!(parse_test_result("running 3 tests"), None);
     }
+}
+
+/// Index of the label that contains `name` (case-insensitive), or an error listing them.
+fn pick(labels: &[&str], name: &str, what: &str) -> Result<usize> {
+    let wanted = name.to_ascii_lowercase();
+    labels
+        .iter()
+        .position(|l| l.to_ascii_lowercase() == wanted)
+        .or_else(|| {
+            labels
+                .iter()
+                .position(|l| l.to_ascii_lowercase().contains(&wanted))
+        })
+        .ok_or_else(|| anyhow!("no {what} matches '{name}'; choose one of {labels:?}"))
+}
+
+/// `cargo xtask spl`: the SPL table (see the module docs).
+fn spl(args: &[String]) -> Result<()> {
+    use sourcery_dsp::params::{DEVICE_LABELS, GAIN_LABELS, HEADPHONE_LABELS, OUTPUT_LABELS};
+    use sourcery_dsp::Settings;
+
+    let mut settings = Settings::default();
+    let mut devices: Vec<usize> = (0..DEVICE_LABELS.len()).collect();
+    let mut headphones: Vec<usize> = (0..HEADPHONE_LABELS.len()).collect();
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let value = it
+            .next()
+            .ok_or_else(|| anyhow!("{flag} needs a value"))?
+            .as_str();
+        match flag.as_str() {
+            "--device" => devices = vec![pick(DEVICE_LABELS, value, "device")?],
+            "--headphone" => headphones = vec![pick(HEADPHONE_LABELS, value, "headphone")?],
+            "--output" => settings.output = pick(OUTPUT_LABELS, value, "output")?,
+            "--gain" => settings.gain = pick(GAIN_LABELS, value, "gain")?,
+            "--volume" => {
+                settings.volume_pct = value
+                    .parse::<f32>()
+                    .ok()
+                    .filter(|v| (0.0..=100.0).contains(v))
+                    .ok_or_else(|| anyhow!("--volume takes 0…100, not '{value}'"))?;
+            }
+            _ => bail!("unknown option '{flag}'"),
+        }
+    }
+    println!(
+        "Output {}, gain {}, volume {:.0} %. SPL of a 0 dBFS sine, of the hiss (A-weighted) and \
+         headroom of 0 dBFS before THD+N reaches 1 % (dB; negative: clips before full scale).",
+        OUTPUT_LABELS[settings.output], GAIN_LABELS[settings.gain], settings.volume_pct
+    );
+    println!(
+        "{:<14} {:<26} {:>8} {:>10} {:>10} {:>10} {:>10}",
+        "device", "headphone", "|Z| Ω", "0 dBFS", "hiss", "headroom", "max SPL"
+    );
+    for &device in &devices {
+        for &headphone in &headphones {
+            let s = Settings {
+                device,
+                headphone,
+                ..settings
+            };
+            let Some(report) = s.spl_report() else {
+                continue;
+            };
+            let ohms = sourcery_dsp::headphones::by_index(headphone)
+                .map_or(f64::NAN, |h| h.network.impedance(1000.0).norm());
+            println!(
+                "{:<14} {:<26} {:>8.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
+                DEVICE_LABELS[device],
+                HEADPHONE_LABELS[headphone],
+                ohms,
+                report.spl_full_scale_db,
+                report.noise_spl_db,
+                report.headroom_db,
+                report.max_spl_db
+            );
+        }
+    }
+    Ok(())
 }

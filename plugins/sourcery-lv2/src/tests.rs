@@ -435,14 +435,16 @@ fn unconnected_ports_do_not_crash() {
             host.connect(variant.audio_out_symbols()[ch], out.as_mut_ptr().cast());
         }
         host.raw_run(256);
-        // Silence in, the DAC's own floor out: the default voicing's 24-bit ladder dithers
-        // (±1 LSB ≈ 1.2e-7), so "silent" means below −120 dBFS, not exact zeros.
+        // Silence in, the source's own floor out: the default K13 at 50 % volume (−47.5 dB)
+        // and low gain puts 7 mV at full scale and its 3 µV(A) amp hiss after the volume
+        // control, which level matching lifts with the signal: about −67 dB re full scale
+        // (peaks near 1e-3). So "silent" means finite and below −40 dBFS, not zeros.
         let loudest = outputs
             .iter()
             .flatten()
             .fold(0.0f32, |a, &x| a.max(x.abs()));
         assert!(
-            outputs.iter().flatten().all(|&x| x.is_finite()) && loudest < 1e-6,
+            outputs.iter().flatten().all(|&x| x.is_finite()) && loudest < 1e-2,
             "silence came out at {loudest:e}"
         );
         // Unknown port indices are ignored.
