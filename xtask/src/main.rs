@@ -202,24 +202,6 @@ fn run(command: &mut Command) -> Result<()> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::parse_test_result;
-
-    #[test]
-    fn parses_cargo_test_summaries() {
-        assert_eq!(
-            parse_test_result("test result: ok. 85 passed; 0 failed; 0 ignored; 0 measured"),
-            Some((85, 0))
-        );
-        assert_eq!(
-            parse_test_result("test result: FAILED. 3 passed; 2 failed; 0 ignored"),
-            Some((3, 2))
-        );
-        assert_eq!(parse_test_result("running 3 tests"), None);
-    }
-}
-
 /// Index of the label that contains `name` (case-insensitive), or an error listing them.
 fn pick(labels: &[&str], name: &str, what: &str) -> Result<usize> {
     let wanted = name.to_ascii_lowercase();
@@ -297,4 +279,22 @@ fn spl(args: &[String]) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_test_result;
+
+    #[test]
+    fn parses_cargo_test_summaries() {
+        assert_eq!(
+            parse_test_result("test result: ok. 85 passed; 0 failed; 0 ignored; 0 measured"),
+            Some((85, 0))
+        );
+        assert_eq!(
+            parse_test_result("test result: FAILED. 3 passed; 2 failed; 0 ignored"),
+            Some((3, 2))
+        );
+        assert_eq!(parse_test_result("running 3 tests"), None);
+    }
 }
