@@ -1,22 +1,28 @@
 //! The headphone catalogue: `presets/headphones/*.toml`, one file per model.
 //!
-//! Each file names the model, gives the published figures it rests on (and where they come
+//! Each file (schema 1, see [`crate::presets`]) names the model and its `slot` in the
+//! `headphone` parameter, gives the published figures it rests on (and where they come
 //! from) and the impedance as a lumped network ([`Network`]); a curve that is modelled rather
-//! than measured says so (`modelled = true`) and writes its assumptions in the file. The
-//! files are compiled in (the plugin needs no files at run time) and parsed once, off the
-//! audio thread, by [`catalogue`]. [`parse`] reads a user's file the same way and names the
-//! file and line of any error.
+//! than measured says so (`modelled = true`) and writes its assumptions in the file. A file
+//! may carry a parametric EQ (`[peq]`, e.g. an AutoEQ profile, [`PresetPeq`]). The files
+//! are compiled in by `build.rs` (the plugin needs no files at run time) and parsed once,
+//! off the audio thread, by [`catalogue`]. [`parse`] reads a user's file the same way and
+//! names the file and line of any error.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError};
 
 use serde::Deserialize;
+use toml::Spanned;
 
 use crate::amp::spl::Sensitivity;
 use crate::load::curve::{ImpedanceCurve, LoadFileError};
 use crate::load::network::Network;
 use crate::load::Complex64;
 use crate::params::{HEADPHONE_CUSTOM, HEADPHONE_RESISTIVE};
+use crate::presets::peq::PeqFile;
+use crate::presets::{Checker, PresetPeq};
+pub use crate::presets::{PresetError, MAX_FILE_BYTES};
 
 /// Which load a stage drives (`Copy`, so it travels inside a stage request).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -93,25 +99,32 @@ pub enum Kind {
 }
 
 /// A headphone file as written (every field checked, unknown fields rejected).
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct HeadphoneFile {
-    name: String,
+    #[allow(dead_code)]
+    schema: i64,
+    name: Spanned<String>,
+    slot: Spanned<i64>,
     kind: Kind,
     drivers: String,
-    nominal_ohms: Option<f64>,
-    sensitivity_db_per_mw: Option<f64>,
-    sensitivity_db_per_v: Option<f64>,
+    nominal_ohms: Option<Spanned<f64>>,
+    sensitivity_db_per_mw: Option<Spanned<f64>>,
+    sensitivity_db_per_v: Option<Spanned<f64>>,
     figures: String,
-    modelled: bool,
+    modelled: Spanned<bool>,
     assumptions: Option<String>,
-    network: String,
+    network: Spanned<String>,
+    peq: Option<PeqFile>,
 }
 
 /// One headphone of the catalogue.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Headphone {
     pub name: String,
+    /// Index in the `headphone` parameter (never [`HEADPHONE_RESISTIVE`] or
+    /// [`HEADPHONE_CUSTOM`]).
+    pub slot: usize,
     pub kind: Kind,
     pub drivers: String,
     /// Published nominal impedance, if any.
@@ -125,102 +138,81 @@ pub struct Headphone {
     /// What the model assumes (required when `modelled`).
     pub assumptions: String,
     pub network: Network,
+    /// A parametric EQ for this headphone (e.g. an AutoEQ profile), if the file has one.
+    pub peq: Option<PresetPeq>,
 }
 
-/// A preset file that could not be read: the file, the line (1-based; 0 for the whole file)
-/// and what is wrong.
-#[derive(Debug, Clone, PartialEq, thiserror::Error)]
-#[error("{file}:{line}: {message}")]
-pub struct PresetError {
-    pub file: String,
-    pub line: usize,
-    pub message: String,
-}
-
-/// Largest preset file we read.
-pub const MAX_FILE_BYTES: usize = 64 * 1024;
-
-/// Parse a headphone file; `file` names it in errors.
+/// Parse a headphone file (schema 1, see [`crate::presets`]); `file` names it in errors.
+///
+/// Keys: `schema = 1`, `name`, `slot` (0…255, not a reserved slot), `kind` (iem | earbud |
+/// headphone), `drivers`, optional `nominal_ohms` (0…100 000), `sensitivity_db_per_mw`
+/// (40…160) or `sensitivity_db_per_v` (40…180), `figures` (their sources), `modelled`,
+/// `assumptions` (required when modelled), `network` ([`Network::parse`]) and an optional
+/// `[peq]` ([`crate::presets::peq`]).
 pub fn parse(text: &str, file: &str) -> Result<Headphone, PresetError> {
-    let fail = |line: usize, message: String| PresetError {
-        file: file.to_owned(),
-        line,
-        message,
-    };
-    if text.len() > MAX_FILE_BYTES {
-        return Err(fail(
-            0,
+    let c = Checker::new(text, file);
+    c.preflight("headphone")?;
+    let raw: HeadphoneFile = c.de(text)?;
+    let name = c.name(&raw.name)?;
+    let slot = c.slot(&raw.slot)?;
+    if slot == HEADPHONE_RESISTIVE || slot == HEADPHONE_CUSTOM {
+        return Err(c.fail(
+            raw.slot.span(),
             format!(
-                "file is {} bytes; a headphone file is at most {MAX_FILE_BYTES}",
-                text.len()
+                "slot {slot} is reserved for {:?}",
+                crate::params::HEADPHONE_LABELS[slot]
             ),
         ));
     }
-    let raw: HeadphoneFile = toml::from_str(text).map_err(|e| {
-        let line = e.span().map_or(0, |span| {
-            text[..span.start.min(text.len())].lines().count().max(1)
-        });
-        fail(line, e.message().to_owned())
-    })?;
-    // Lines of fields, for errors found after parsing.
-    let line_of = |key: &str| {
-        text.lines()
-            .position(|l| l.trim_start().starts_with(key))
-            .map_or(0, |i| i + 1)
-    };
-    let positive = |key: &str, v: Option<f64>, lo: f64, hi: f64| match v {
-        Some(x) if !(x.is_finite() && x > lo && x < hi) => Err(fail(
-            line_of(key),
-            format!("`{key}` = {x} is outside {lo}…{hi}"),
-        )),
-        _ => Ok(()),
-    };
-    positive("nominal_ohms", raw.nominal_ohms, 0.0, 100_000.0)?;
-    positive(
+    let nominal_ohms = c.opt_num(&raw.nominal_ohms, "nominal_ohms", 1e-3, 100_000.0)?;
+    let per_mw = c.opt_num(
+        &raw.sensitivity_db_per_mw,
         "sensitivity_db_per_mw",
-        raw.sensitivity_db_per_mw,
         40.0,
         160.0,
     )?;
-    positive(
+    let per_v = c.opt_num(
+        &raw.sensitivity_db_per_v,
         "sensitivity_db_per_v",
-        raw.sensitivity_db_per_v,
         40.0,
         180.0,
     )?;
-    if raw.name.trim().is_empty() {
-        return Err(fail(line_of("name"), "`name` is empty".into()));
-    }
-    let sensitivity = match (raw.sensitivity_db_per_mw, raw.sensitivity_db_per_v) {
+    let sensitivity = match (per_mw, per_v) {
         (Some(_), Some(_)) => {
-            return Err(fail(
-                line_of("sensitivity_db_per_v"),
-                "give sensitivity in dB/mW or in dB/V, not both".into(),
-            ))
+            let span = raw.sensitivity_db_per_v.as_ref().map_or(0..0, |v| v.span());
+            return Err(c.fail(span, "give sensitivity in dB/mW or in dB/V, not both"));
         }
         (Some(s), None) => Some(Sensitivity::DbPerMw(s)),
         (None, Some(s)) => Some(Sensitivity::DbPerV(s)),
         (None, None) => None,
     };
     let assumptions = raw.assumptions.unwrap_or_default();
-    if raw.modelled && assumptions.trim().is_empty() {
-        return Err(fail(
-            line_of("modelled"),
-            "a modelled curve must write its `assumptions`".into(),
+    let modelled = *raw.modelled.get_ref();
+    if modelled && assumptions.trim().is_empty() {
+        return Err(c.fail(
+            raw.modelled.span(),
+            "a modelled curve must write its `assumptions`",
         ));
     }
-    let network = Network::parse(&raw.network)
-        .map_err(|e| fail(line_of("network"), format!("`network`: {e}")))?;
+    let network = Network::parse(raw.network.get_ref())
+        .map_err(|e| c.fail(raw.network.span(), format!("`network`: {e}")))?;
+    let peq = raw
+        .peq
+        .as_ref()
+        .map(|p| crate::presets::peq::validate(&c, p))
+        .transpose()?;
     Ok(Headphone {
-        name: raw.name,
+        name,
+        slot,
         kind: raw.kind,
         drivers: raw.drivers,
-        nominal_ohms: raw.nominal_ohms,
+        nominal_ohms,
         sensitivity,
         figures: raw.figures,
-        modelled: raw.modelled,
+        modelled,
         assumptions,
         network,
+        peq,
     })
 }
 
@@ -306,54 +298,19 @@ impl CustomLoad {
     }
 }
 
-macro_rules! builtin {
-    ($($file:literal),+ $(,)?) => {
-        &[$(($file, include_str!(concat!("../../presets/headphones/", $file)))),+]
-    };
-}
-
-/// The built-in files, in the order of [`HEADPHONE_LABELS`] without "Resistive" and
-/// "Custom (imported)".
-const BUILTIN: &[(&str, &str)] = builtin![
-    "campfire-andromeda-2020.toml",
-    "64audio-u12t.toml",
-    "final-e5000.toml",
-    "tgxear-serratus.toml",
-    "fiio-jd7.toml",
-    "sennheiser-hd600.toml",
-    "hifiman-edition-xs.toml",
-    "fiio-jt7.toml",
-    "crinear-protocol-max.toml",
-    "truthear-pure.toml",
-];
-
-/// The built-in catalogue, parsed on first use (allocates: call it off the audio thread;
-/// [`crate::Engine::prepare`] does). A broken built-in file is a build defect the tests
-/// catch, so it panics here.
+/// The catalogue in use, in slot order: the factory files of `presets/headphones/` (embedded
+/// at build time, see [`crate::presets`]), with the user's overrides and extras if
+/// [`crate::presets::install_user_presets`] installed any. Parsed on first use (allocates:
+/// call it off the audio thread; [`crate::Engine::prepare`] does). A broken built-in file
+/// is a build defect the tests catch, so it panics here.
 pub fn catalogue() -> &'static [Headphone] {
-    static CATALOGUE: OnceLock<Vec<Headphone>> = OnceLock::new();
-    CATALOGUE.get_or_init(|| {
-        BUILTIN
-            .iter()
-            .map(|(file, text)| {
-                parse(text, &format!("presets/headphones/{file}")).unwrap_or_else(|e| panic!("{e}"))
-            })
-            .collect()
-    })
+    crate::presets::headphones()
 }
 
-/// The catalogue entry behind a `headphone` parameter index (`None` for "Resistive" and
-/// "Custom (imported)").
+/// The catalogue entry behind a `headphone` parameter index (`None` for "Resistive",
+/// "Custom (imported)" and unknown slots).
 pub fn by_index(index: usize) -> Option<&'static Headphone> {
-    if index == HEADPHONE_RESISTIVE || index >= HEADPHONE_CUSTOM {
-        return None;
-    }
-    let slot = if index > HEADPHONE_RESISTIVE {
-        index - 1
-    } else {
-        index
-    };
-    catalogue().get(slot)
+    catalogue().iter().find(|h| h.slot == index)
 }
 
 #[cfg(test)]
@@ -391,21 +348,42 @@ mod tests {
 
     #[test]
     fn bad_files_name_the_file_and_line() {
-        let good = BUILTIN[1].1;
+        // 64 Audio U12T (slot 2; slot 1 is "Resistive").
+        let good = crate::presets::index::FACTORY_HEADPHONES[1].1;
+        let line_of = |needle: &str| {
+            good.lines()
+                .position(|l| l.starts_with(needle))
+                .expect("key in the file")
+                + 1
+        };
+        let lines = good.lines().count();
         let cases: &[(String, usize, &str)] = &[
             (
                 good.replace("nominal_ohms = 12.6", "nominal_ohms = -3.0"),
-                6,
+                line_of("nominal_ohms"),
                 "nominal_ohms",
             ),
-            (format!("{good}\ncolour = \"red\"\n"), 0, "unknown field"),
+            (
+                format!("{good}\ncolour = \"red\"\n"),
+                lines + 2,
+                "unknown field",
+            ),
             (
                 good.replace("R(12.6) + L(20u)", "R(12.6) + Q(20u)"),
-                0,
+                line_of("network"),
                 "network",
             ),
-            (good.replace("name = ", "name = 12 #"), 3, "invalid type"),
-            ("".to_owned(), 0, "missing field"),
+            (
+                good.replace("name = ", "name = 12 #"),
+                line_of("name"),
+                "invalid type",
+            ),
+            (
+                good.replace("slot = 2", "slot = 11"),
+                line_of("slot"),
+                "reserved",
+            ),
+            ("".to_owned(), 1, "missing `schema"),
             ("\u{0}\u{1}binary junk".repeat(10_000), 0, "bytes"),
         ];
         for (text, line, needle) in cases {
@@ -413,9 +391,52 @@ mod tests {
             let shown = err.to_string();
             assert!(shown.starts_with("my.toml:"), "{shown}");
             assert!(shown.contains(needle), "{shown} should mention {needle}");
+            assert!(err.line >= 1, "{shown}");
             if *line > 0 {
                 assert_eq!(err.line, *line, "{shown}");
             }
         }
+    }
+
+    /// The AutoEQ profiles in the catalogue are the AutoEQ files' numbers, band for band.
+    #[test]
+    fn autoeq_profiles_match_their_files() {
+        let hd600 = catalogue()
+            .iter()
+            .find(|h| h.name == "Sennheiser HD600")
+            .and_then(|h| h.peq.as_ref())
+            .expect("HD600 has a PEQ");
+        assert_eq!(hd600.preamp_db, -6.3);
+        assert_eq!(hd600.bands.len(), 10);
+        let first = hd600.bands[0];
+        assert_eq!(
+            (
+                first.kind_label(),
+                first.freq_hz,
+                first.gain_db,
+                first.q,
+                first.on
+            ),
+            ("LSC", 105.0, 6.5, 0.70, true)
+        );
+        let last = hd600.bands[9];
+        assert_eq!(
+            (last.kind_label(), last.freq_hz, last.gain_db, last.q),
+            ("PK", 5434.0, -1.2, 5.70)
+        );
+        let with_peq: Vec<&str> = catalogue()
+            .iter()
+            .filter(|h| h.peq.is_some())
+            .map(|h| h.name.as_str())
+            .collect();
+        assert_eq!(
+            with_peq,
+            [
+                "Campfire Andromeda 2020",
+                "Final E5000",
+                "Sennheiser HD600",
+                "HIFIMAN Edition XS"
+            ]
+        );
     }
 }

@@ -1,145 +1,178 @@
-//! Built-in voicings (sources), until presets become data files.
+//! The voicings (sources), read from `presets/devices/*.toml` (see [`crate::presets`]).
 //!
-//! Each voicing is a [`DacConfig`] built from published figures; every choice that is not a
-//! published figure says so here.
+//! Every figure, its source and whether it is an estimate now live in the device files;
+//! this module keeps the names the rest of the crate uses ([`device`], [`amp`],
+//! [`k13_r2r`], [`k7`]) and the formulas the files' derived figures come from, which the
+//! tests recompute. The tests below also hold a copy of the K13 R2R and K7 voicings as
+//! they were written in Rust before the files existed, and check that the files reproduce
+//! them exactly.
 
-use crate::analog::decimator::DecimatorPhase;
-use crate::analog::shaper::HarmonicProfile;
-use crate::dac::os_filter::OsFilter;
-use crate::dac::r2r::{Coding, LadderConfig};
-use crate::dac::stage::{AnalogLowpass, ConverterKind, DacConfig, DacMode};
+use crate::dac::stage::DacConfig;
 
-/// FiiO K13 R2R (`devices.md`, seed 002; ladder figures from audioreview.frieve.com).
-///
-/// - DAC: fully differential "true 24-bit" R2R, 0.1 % thin-film resistors → a 24-bit
-///   complementary ladder, resistors uniform within ±0.1 %. A unit drawn that way ranges
-///   from −67 to −81 dB THD+N at −6 dBFS (ladder alone), and its major-carry step at
-///   digital zero is typically hundreds of LSB, which dither turns into idle noise near
-///   −87 dBFS — 30 dB short of the published SNR (≥ 117 dB). FiiO's units meet their
-///   figures, so we model one that does: **seed 195**, the first seed whose ladder alone
-///   stays below −80 dB THD+N (−81.2 dB) *and* whose major-carry step is within 4 LSB
-///   (1.9 LSB; idle noise −138 dBFS). About one draw in 200 passes both. *Assumption*:
-///   FiiO's matching, selection or trimming yields such units.
-/// - Switches: a bow α = 2·10⁻³ per ladder with ±10 % mismatch between the halves
-///   (*estimate*: on-resistance asymmetry ≈ 0.2 % of 2R); the complementary pair cancels
-///   most of it, and the residue is the ladder's own H2.
-/// - OS filter: [`OsFilter::R2rOs`] (its figures are an *assumption*, see that module).
-/// - Analog low-pass: published "20 Hz–80 kHz < 2.9 dB" (measured at a 192 kHz input):
-///   at 192 kHz the converter's staircase runs at 384 kHz and droops 0.63 dB at 80 kHz, so
-///   the I/V low-pass takes the remaining 2.27 dB: a second-order Butterworth (*assumption*:
-///   the order) with `|H(80 kHz)|² = 1/(1 + (80/fc)^4) = 10^(−2.271/10)` → fc = 87.9 kHz,
-///   realised to equal that prototype exactly at 80 kHz.
-/// - Harmonic profile of the analog stage (OPA1642 I/V, NJW1195 volume, TPA6120 amp):
-///   H2 −78 dBc and H3 −82 dBc at −6 dBFS (*calibrated*, not published): with the ladder's
-///   −81.2 dB this makes the published THD+N 0.0173 % (−75.2 dB) at 1 kHz, −6 dBFS, H2 and
-///   H3 dominant — the order seen in measurements of op-amp stages, where the even term
-///   leads at moderate levels. Being a polynomial, the analog part falls with level (H2
-///   1 dB per dB), while the ladder's part stays constant in absolute terms.
-pub fn k13_r2r() -> DacConfig {
-    DacConfig {
-        mode: DacMode::Os,
-        os_filter: OsFilter::R2rOs,
-        dac_rate_hz: None,
-        converter: ConverterKind::R2r(K13_LADDER),
-        analog_lowpass: Some(AnalogLowpass {
-            corner_hz: k13_analog_corner_hz(),
-            match_hz: 80_000.0,
-        }),
-        harmonics: HarmonicProfile::from_dbc(
-            -6.0,
-            [-78.0, -82.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0],
-            [1.0; 8],
-        ),
-        decimator: DecimatorPhase::Linear,
-        hold: true,
-        amp: None,
-        load: None,
-    }
+/// Slot of the FiiO K13 R2R in the `device` parameter.
+pub const K13_R2R: usize = 0;
+/// Slot of the transparent reference, "Ideal".
+pub const IDEAL: usize = 1;
+/// Slot of the FiiO K7.
+pub const K7: usize = 2;
+/// Slot of the FiiO K11 R2R.
+pub const K11_R2R: usize = 3;
+
+/// The factory voicing in `slot` (ignores user overrides: the published voicing).
+fn factory(slot: usize) -> DacConfig {
+    crate::presets::factory_devices()
+        .get(slot)
+        .map_or(DacConfig::IDEAL, |d| d.dac)
 }
 
-/// The K13's ladder unit (see [`k13_r2r`]).
-pub const K13_LADDER: LadderConfig = LadderConfig {
-    bits: 24,
-    tolerance_pct: 0.1,
-    coding: Coding::Complementary,
-    seed: 195,
-    glitch_skew_s: 0.0,
-    dither: true,
-    switch_bow: 2e-3,
-    switch_bow_mismatch: 0.1,
-};
+/// FiiO K13 R2R (`presets/devices/fiio-k13-r2r.toml`: a complementary 24-bit ladder, seed
+/// 195, R2R OS filter, an 87.9 kHz analog low-pass and the calibrated H2/H3 profile).
+pub fn k13_r2r() -> DacConfig {
+    factory(K13_R2R)
+}
 
-/// Corner of the K13's analog low-pass (see [`k13_r2r`]).
-pub fn k13_analog_corner_hz() -> f64 {
+/// FiiO K7 (`presets/devices/fiio-k7.toml`: delta-sigma at −121 dBFS, AK4493 sharp filter).
+pub fn k7() -> DacConfig {
+    factory(K7)
+}
+
+/// FiiO K11 R2R (`presets/devices/fiio-k11-r2r.toml`).
+pub fn k11_r2r() -> DacConfig {
+    factory(K11_R2R)
+}
+
+/// Corner (Hz) of a second-order Butterworth low-pass that, together with the hold droop of
+/// a staircase at `staircase_hz`, gives `total_db` (negative) at `match_hz`:
+/// droop `20·log10|sin x / x|` with `x = π·match_hz/staircase_hz`, the low-pass takes the
+/// rest, `|H(f)|² = 1/(1 + (f/fc)^4)` → `fc = f / (10^(−L/10) − 1)^(1/4)`.
+pub fn butterworth_corner_hz(match_hz: f64, total_db: f64, staircase_hz: f64) -> f64 {
     let hold_droop_db = {
-        let x = std::f64::consts::PI * 80_000.0 / 384_000.0;
+        let x = std::f64::consts::PI * match_hz / staircase_hz;
         20.0 * (x.sin() / x).log10()
     };
-    let lowpass_db = -2.9 - hold_droop_db; // −2.271 dB
-    80_000.0 / (10f64.powf(-lowpass_db / 10.0) - 1.0).powf(0.25)
+    let lowpass_db = total_db - hold_droop_db;
+    match_hz / (10f64.powf(-lowpass_db / 10.0) - 1.0).powf(0.25)
 }
 
-/// FiiO K7 (`devices.md`, seed 000): 2 × AK4493SEQ delta-sigma, THX AAA 788+ amp.
-///
-/// - OS filter: the AK4493's sharp roll-off (its figures are an *assumption*, see
-///   [`OsFilter::Ak4493Sharp`]); all six AK4493 filters are selectable.
-/// - Converter: delta-sigma, no ladder. In-band noise −121 dBFS unweighted: *estimate*
-///   from the AK4493's headline dynamic range of 123 dB(A) (A-weighting reads white noise
-///   in 20 Hz–20 kHz about 2 dB lower), not checked against the datasheet's tables.
-/// - Distortion: "very low" — the AK4493's headline THD+N is −113 dB (*estimate*, same
-///   caveat); modelled as H2 −118 dBc and H3 −120 dBc at −6 dBFS.
-/// - Analog low-pass: the K7's output filter is not published; *assumption*: a
-///   second-order Butterworth at 100 kHz (−0.0 dB at 20 kHz), typical of AK4493 application
-///   circuits.
-pub fn k7() -> DacConfig {
-    DacConfig {
-        mode: DacMode::Os,
-        os_filter: OsFilter::Ak4493Sharp,
-        dac_rate_hz: None,
-        converter: ConverterKind::DeltaSigma { noise_dbfs: -121.0 },
-        analog_lowpass: Some(AnalogLowpass {
-            corner_hz: 100_000.0,
-            match_hz: 100_000.0,
-        }),
-        harmonics: HarmonicProfile::from_dbc(
-            -6.0,
-            [
-                -118.0, -120.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0,
-            ],
-            [1.0; 8],
-        ),
-        decimator: DecimatorPhase::Linear,
-        hold: true,
-        amp: None,
-        load: None,
-    }
+/// Corner of the K13's analog low-pass: the published "20 Hz–80 kHz < 2.9 dB" at a
+/// 192 kHz input, whose staircase runs at 384 kHz (droop 0.63 dB at 80 kHz) → 87.9 kHz.
+pub fn k13_analog_corner_hz() -> f64 {
+    butterworth_corner_hz(80_000.0, -2.9, 384_000.0)
+}
+
+/// Corner of the K11's analog low-pass: its published "FR 20 Hz–50 kHz" read as −3 dB at
+/// 50 kHz (*assumption*) at a 192 kHz input (staircase at 384 kHz) → 51.5 kHz.
+pub fn k11_analog_corner_hz() -> f64 {
+    butterworth_corner_hz(50_000.0, -3.0, 384_000.0)
 }
 
 /// The amp of device `index` in [`crate::params::DEVICE_LABELS`] (figures and their
-/// sources: [`crate::amp::spec`]).
+/// sources: the device files; [`AmpSpec::ideal`](crate::amp::AmpSpec::ideal) for an unknown
+/// index). Never allocates once the presets are parsed.
 pub fn amp(index: usize) -> crate::amp::AmpSpec {
-    use crate::amp::AmpSpec;
-    match index {
-        0 => AmpSpec::k13_r2r(),
-        2 => AmpSpec::k7(),
-        _ => AmpSpec::ideal(),
-    }
+    crate::presets::amp(index)
 }
 
-/// The configuration of device `index` in [`crate::params::DEVICE_LABELS`].
+/// The configuration of device `index` in [`crate::params::DEVICE_LABELS`] (the transparent
+/// [`DacConfig::IDEAL`] for an unknown index).
 pub fn device(index: usize) -> DacConfig {
-    match index {
-        0 => k13_r2r(),
-        2 => k7(),
-        _ => DacConfig::IDEAL,
-    }
+    crate::presets::device(index)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::analog::decimator::DecimatorPhase;
+    use crate::analog::shaper::HarmonicProfile;
     use crate::analysis::{thd_n, tone, AUDIO_BAND_HZ};
-    use crate::dac::stage::{DacStage, StageLayout};
+    use crate::dac::os_filter::OsFilter;
+    use crate::dac::r2r::{Coding, LadderConfig};
+    use crate::dac::stage::{AnalogLowpass, ConverterKind, DacMode, DacStage, StageLayout};
+
+    /// The K13 R2R exactly as `voicing::k13_r2r()` built it in Rust before the device
+    /// files (figures and reasons: `presets/devices/fiio-k13-r2r.toml`).
+    fn k13_r2r_as_written_in_rust() -> DacConfig {
+        // The K13's analog corner, as the Rust code computed it.
+        let corner_hz = {
+            let hold_droop_db = {
+                let x = std::f64::consts::PI * 80_000.0 / 384_000.0;
+                20.0 * (x.sin() / x).log10()
+            };
+            let lowpass_db = -2.9 - hold_droop_db; // −2.271 dB
+            80_000.0 / (10f64.powf(-lowpass_db / 10.0) - 1.0).powf(0.25)
+        };
+        DacConfig {
+            mode: DacMode::Os,
+            os_filter: OsFilter::R2rOs,
+            dac_rate_hz: None,
+            converter: ConverterKind::R2r(LadderConfig {
+                bits: 24,
+                tolerance_pct: 0.1,
+                coding: Coding::Complementary,
+                seed: 195,
+                glitch_skew_s: 0.0,
+                dither: true,
+                switch_bow: 2e-3,
+                switch_bow_mismatch: 0.1,
+            }),
+            analog_lowpass: Some(AnalogLowpass {
+                corner_hz,
+                match_hz: 80_000.0,
+            }),
+            harmonics: HarmonicProfile::from_dbc(
+                -6.0,
+                [-78.0, -82.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0],
+                [1.0; 8],
+            ),
+            decimator: DecimatorPhase::Linear,
+            hold: true,
+            amp: None,
+            load: None,
+        }
+    }
+
+    /// The K7 exactly as `voicing::k7()` built it in Rust before the device files.
+    fn k7_as_written_in_rust() -> DacConfig {
+        DacConfig {
+            mode: DacMode::Os,
+            os_filter: OsFilter::Ak4493Sharp,
+            dac_rate_hz: None,
+            converter: ConverterKind::DeltaSigma { noise_dbfs: -121.0 },
+            analog_lowpass: Some(AnalogLowpass {
+                corner_hz: 100_000.0,
+                match_hz: 100_000.0,
+            }),
+            harmonics: HarmonicProfile::from_dbc(
+                -6.0,
+                [
+                    -118.0, -120.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0,
+                ],
+                [1.0; 8],
+            ),
+            decimator: DecimatorPhase::Linear,
+            hold: true,
+            amp: None,
+            load: None,
+        }
+    }
+
+    #[test]
+    fn device_files_reproduce_the_rust_voicings_exactly() {
+        assert_eq!(k13_r2r(), k13_r2r_as_written_in_rust());
+        assert_eq!(k7(), k7_as_written_in_rust());
+        assert_eq!(device(IDEAL), DacConfig::IDEAL);
+        assert_eq!(
+            k13_analog_corner_hz().to_bits(),
+            87876.79159972511f64.to_bits()
+        );
+        let corner = |c: DacConfig| c.analog_lowpass.map(|lp| lp.corner_hz);
+        assert_eq!(corner(k13_r2r()), Some(k13_analog_corner_hz()));
+        assert_eq!(corner(k11_r2r()), Some(k11_analog_corner_hz()));
+        // The host-visible indices still select the same voicings.
+        assert_eq!(device(0), k13_r2r());
+        assert_eq!(device(2), k7());
+        assert_eq!(device(usize::MAX), DacConfig::IDEAL);
+    }
 
     fn stage(rate: f64) -> DacStage {
         DacStage::new(

@@ -1,0 +1,581 @@
+//! Presets as data: the sources ("devices": DAC + amp voicings) and the headphones are TOML
+//! files, compiled in from `presets/devices/` and `presets/headphones/`, plus the user's own
+//! files from the config folder.
+//!
+//! # Files
+//! Every file carries `schema = 1` (a later, incompatible layout gets a new number; a file
+//! with a number this build does not know is refused, never half-read), a `name`, and a
+//! `slot`: its index in the host-visible `device` / `headphone` parameter. Hosts store the
+//! index, so slots are frozen: a new factory file takes the next free slot. `build.rs` reads
+//! only `name` and `slot` of every factory file, checks the slots are unique and contiguous
+//! (headphone slots [`HEADPHONE_RESISTIVE`](crate::params::HEADPHONE_RESISTIVE) and
+//! [`HEADPHONE_CUSTOM`](crate::params::HEADPHONE_CUSTOM) are reserved for "Resistive" and
+//! "Custom (imported)") and generates the parameter labels and the embedded file list
+//! (`$OUT_DIR/presets_index.rs`). Adding a factory device or headphone is one file; no Rust
+//! changes.
+//!
+//! Parsing is strict (validate at the edge, STYLE.md §4): serde with `deny_unknown_fields`,
+//! then every value range-checked and every label checked against the labels the engine
+//! knows ([`OsFilter::LABELS`], [`Coding::LABELS`], [`DacMode::LABELS`], the volume laws,
+//! the gain-step kinds, the PEQ band types). Every error is a [`PresetError`], shown as
+//! `"{file}:{line}: {reason}"`.
+//!
+//! The device schema is in [`device`](mod@device) (its docs have an example); headphones
+//! are parsed by [`crate::headphones::parse`], their optional PEQ by [`peq`](mod@peq).
+//!
+//! # User presets
+//! [`user_config_dir`] is `$SOURCERY_CONFIG_DIR`, else `$XDG_CONFIG_HOME/sourcery`, else
+//! `~/.config/sourcery`. [`load_user_presets`] reads `devices/*.toml` and `headphones/*.toml`
+//! there, in the same schema as the factory files. A bad file is reported and skipped;
+//! nothing else changes. The rules (checked when loading):
+//! - a user file whose `name` equals a factory preset's **overrides** it; its `slot` must be
+//!   that preset's slot (so a host session that stored the index gets the override);
+//! - a user file with a new `name` is an **extra** preset; its `slot` must not be a factory
+//!   slot (nor a reserved headphone slot) nor another user file's. Extras are not in the
+//!   host's parameter lists (those are fixed at build time); the CLI and the editor list
+//!   them from [`devices`] / [`crate::headphones::catalogue`], and a `DacStage` can be built
+//!   from any [`DevicePreset`]. Copying an extra into `presets/` makes it a factory preset
+//!   with no other change.
+//!
+//! User files take effect through [`install_user_presets`] (or [`install_from_config_dir`]),
+//! which the plugin calls once, before the first engine is built: the active lists
+//! ([`devices`], [`device()`], [`amp()`], [`crate::headphones::catalogue`],
+//! [`crate::headphones::by_index`]) are then fixed for the process's lifetime and read
+//! without locks. Without that call they are the factory lists (as in every test).
+//!
+//! [`OsFilter::LABELS`]: crate::dac::os_filter::OsFilter::LABELS
+//! [`Coding::LABELS`]: crate::dac::r2r::Coding::LABELS
+//! [`DacMode::LABELS`]: crate::dac::stage::DacMode::LABELS
+
+pub mod device;
+pub mod peq;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashSet;
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use toml::Spanned;
+
+use crate::amp::AmpSpec;
+use crate::dac::stage::DacConfig;
+use crate::headphones::Headphone;
+
+pub use device::{parse_device, DevicePreset, ReviewerWords};
+pub use peq::{PresetBand, PresetPeq, MAX_PEQ_BANDS, PEQ_BAND_TYPES};
+
+/// What `build.rs` generated from `presets/`: the parameter labels in slot order and the
+/// embedded factory files.
+pub(crate) mod index {
+    include!(concat!(env!("OUT_DIR"), "/presets_index.rs"));
+}
+
+/// The schema version this build reads.
+pub const SCHEMA: i64 = 1;
+
+/// Largest preset file we read (bytes).
+pub const MAX_FILE_BYTES: usize = 64 * 1024;
+
+/// Largest slot a preset may claim (parameter lists stay far below this).
+pub const MAX_SLOT: i64 = 255;
+
+/// A preset file that could not be read: the file, the line (1-based; problems with the
+/// whole file, such as a missing key, name line 1) and what is wrong.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("{file}:{line}: {message}")]
+pub struct PresetError {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+/// Checks values of one file and turns spans into lines.
+pub(crate) struct Checker<'a> {
+    pub file: &'a str,
+    pub text: &'a str,
+}
+
+impl<'a> Checker<'a> {
+    pub fn new(text: &'a str, file: &'a str) -> Self {
+        Self { file, text }
+    }
+
+    /// 1-based line of a byte offset.
+    pub fn line(&self, offset: usize) -> usize {
+        line_of_offset(self.text.as_bytes(), offset)
+    }
+
+    pub fn fail(&self, span: Range<usize>, message: impl Into<String>) -> PresetError {
+        PresetError {
+            file: self.file.to_owned(),
+            line: self.line(span.start),
+            message: message.into(),
+        }
+    }
+
+    /// The size limit and the schema version, before the full parse (so that a file of a
+    /// later schema is refused for its version, not for a key this build does not know).
+    pub fn preflight(&self, what: &str) -> Result<(), PresetError> {
+        if self.text.len() > MAX_FILE_BYTES {
+            return Err(self.fail(
+                MAX_FILE_BYTES..MAX_FILE_BYTES,
+                format!(
+                    "file is {} bytes; a {what} file is at most {MAX_FILE_BYTES} (64 KiB), \
+                     passed on this line",
+                    self.text.len()
+                ),
+            ));
+        }
+        #[derive(serde::Deserialize)]
+        struct Version {
+            schema: Option<Spanned<toml::Value>>,
+        }
+        let version: Version = self.de(self.text)?;
+        let Some(schema) = version.schema else {
+            return Err(self.fail(0..0, format!("missing `schema = {SCHEMA}`")));
+        };
+        match schema.get_ref().as_integer() {
+            Some(SCHEMA) => Ok(()),
+            Some(n) => Err(self.fail(
+                schema.span(),
+                format!("schema {n} is not supported: this build reads schema {SCHEMA}"),
+            )),
+            None => Err(self.fail(
+                schema.span(),
+                format!("`schema` must be the integer {SCHEMA}"),
+            )),
+        }
+    }
+
+    /// Deserialize, naming the line of any error.
+    pub fn de<T: serde::de::DeserializeOwned>(&self, text: &str) -> Result<T, PresetError> {
+        toml::from_str(text).map_err(|e| {
+            let start = e.span().map_or(0, |s| s.start);
+            self.fail(start..start, e.message().trim_end().to_owned())
+        })
+    }
+
+    /// A number within `lo..=hi` (finite unless a bound is infinite).
+    pub fn num(&self, v: &Spanned<f64>, key: &str, lo: f64, hi: f64) -> Result<f64, PresetError> {
+        let x = *v.get_ref();
+        if x.is_nan() || x < lo || x > hi {
+            Err(self.fail(v.span(), format!("`{key}` = {x} is outside {lo} … {hi}")))
+        } else {
+            Ok(x)
+        }
+    }
+
+    /// An optional number within `lo..=hi`.
+    pub fn opt_num(
+        &self,
+        v: &Option<Spanned<f64>>,
+        key: &str,
+        lo: f64,
+        hi: f64,
+    ) -> Result<Option<f64>, PresetError> {
+        v.as_ref().map(|v| self.num(v, key, lo, hi)).transpose()
+    }
+
+    /// An integer within `lo..=hi`.
+    pub fn int(&self, v: &Spanned<i64>, key: &str, lo: i64, hi: i64) -> Result<i64, PresetError> {
+        let x = *v.get_ref();
+        if (lo..=hi).contains(&x) {
+            Ok(x)
+        } else {
+            Err(self.fail(v.span(), format!("`{key}` = {x} is outside {lo} … {hi}")))
+        }
+    }
+
+    /// The index of a label in `labels` (exact match).
+    pub fn label(
+        &self,
+        v: &Spanned<String>,
+        key: &str,
+        labels: &[&str],
+    ) -> Result<usize, PresetError> {
+        labels
+            .iter()
+            .position(|l| *l == v.get_ref().as_str())
+            .ok_or_else(|| {
+                self.fail(
+                    v.span(),
+                    format!(
+                        "`{key}` = {:?} is not one of {}",
+                        v.get_ref(),
+                        labels
+                            .iter()
+                            .map(|l| format!("{l:?}"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                )
+            })
+    }
+
+    /// A display name: not empty, at most 64 characters, one line.
+    pub fn name(&self, v: &Spanned<String>) -> Result<String, PresetError> {
+        let name = v.get_ref().trim();
+        if name.is_empty() {
+            return Err(self.fail(v.span(), "`name` is empty"));
+        }
+        if name.chars().count() > 64 || name.chars().any(char::is_control) {
+            return Err(self.fail(v.span(), "`name` must be one line of at most 64 characters"));
+        }
+        Ok(name.to_owned())
+    }
+
+    /// A slot within `0..=MAX_SLOT`.
+    pub fn slot(&self, v: &Spanned<i64>) -> Result<usize, PresetError> {
+        Ok(self.int(v, "slot", 0, MAX_SLOT)? as usize)
+    }
+
+    /// A list of non-empty strings (at most 64 of them).
+    pub fn texts(&self, v: &Spanned<Vec<String>>, key: &str) -> Result<Vec<String>, PresetError> {
+        if v.get_ref().len() > 64 {
+            return Err(self.fail(v.span(), format!("`{key}` has more than 64 entries")));
+        }
+        if v.get_ref().iter().any(|s| s.trim().is_empty()) {
+            return Err(self.fail(v.span(), format!("`{key}` has an empty entry")));
+        }
+        Ok(v.get_ref().iter().map(|s| s.trim().to_owned()).collect())
+    }
+}
+
+/// 1-based line of byte `offset` in `bytes`.
+fn line_of_offset(bytes: &[u8], offset: usize) -> usize {
+    bytes[..offset.min(bytes.len())]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
+}
+
+/// A `&'static str` for `s`, leaked once per distinct text (a bounded pool: the factory
+/// files, parsed once, and the user's files; reloading the same files leaks nothing new).
+/// [`AmpSpec`] keeps its texts as `&'static str` so that it stays `Copy` and can travel in
+/// a stage request.
+pub(crate) fn intern(s: &str) -> &'static str {
+    static POOL: OnceLock<Mutex<HashSet<&'static str>>> = OnceLock::new();
+    let mut pool = POOL
+        .get_or_init(Default::default)
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner);
+    if let Some(&found) = pool.get(s) {
+        return found;
+    }
+    let leaked: &'static str = Box::leak(s.to_owned().into_boxed_str());
+    pool.insert(leaked);
+    leaked
+}
+
+/// Read a preset file: at most [`MAX_FILE_BYTES`] (a larger file is refused without being
+/// read whole), UTF-8. Errors name the file and line.
+pub fn read_preset_file(path: &Path) -> Result<String, PresetError> {
+    use std::io::Read;
+    let file = path.display().to_string();
+    let fail = |line: usize, message: String| PresetError {
+        file: file.clone(),
+        line,
+        message,
+    };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .and_then(|f| f.take(MAX_FILE_BYTES as u64 + 1).read_to_end(&mut bytes))
+        .map_err(|e| fail(1, format!("cannot read: {e}")))?;
+    if bytes.len() > MAX_FILE_BYTES {
+        return Err(fail(
+            line_of_offset(&bytes, MAX_FILE_BYTES),
+            format!("file is larger than {MAX_FILE_BYTES} bytes (64 KiB), passed on this line"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        fail(
+            line_of_offset(e.as_bytes(), at),
+            format!("not UTF-8 text (byte {at})"),
+        )
+    })
+}
+
+/// The factory devices, parsed on first use, in slot order (`factory_devices()[slot]`).
+/// Allocates once: call it off the audio thread ([`crate::Engine::new`] does, through the
+/// settings). A broken factory file is a build defect the tests catch, so it panics here.
+pub fn factory_devices() -> &'static [DevicePreset] {
+    static DEVICES: OnceLock<Vec<DevicePreset>> = OnceLock::new();
+    DEVICES.get_or_init(|| {
+        index::FACTORY_DEVICES
+            .iter()
+            .map(|(file, text)| parse_device(text, file).unwrap_or_else(|e| panic!("{e}")))
+            .collect()
+    })
+}
+
+/// The factory headphones, parsed on first use, in slot order (the reserved slots have no
+/// file). Panics on a broken factory file, as [`factory_devices`].
+pub fn factory_headphones() -> &'static [Headphone] {
+    static HEADPHONES: OnceLock<Vec<Headphone>> = OnceLock::new();
+    HEADPHONES.get_or_init(|| {
+        index::FACTORY_HEADPHONES
+            .iter()
+            .map(|(file, text)| {
+                crate::headphones::parse(text, file).unwrap_or_else(|e| panic!("{e}"))
+            })
+            .collect()
+    })
+}
+
+/// The presets in use: the factory ones, with the user's installed by
+/// [`install_user_presets`].
+struct Active {
+    devices: Vec<DevicePreset>,
+    headphones: Vec<Headphone>,
+}
+
+static ACTIVE: OnceLock<Active> = OnceLock::new();
+
+fn active() -> &'static Active {
+    ACTIVE.get_or_init(|| Active {
+        devices: factory_devices().to_vec(),
+        headphones: factory_headphones().to_vec(),
+    })
+}
+
+/// The devices in use, in slot order: the factory devices (with user overrides, if
+/// installed), then user extras.
+pub fn devices() -> &'static [DevicePreset] {
+    &active().devices
+}
+
+/// The headphones in use, in slot order (see [`devices`]).
+pub(crate) fn headphones() -> &'static [Headphone] {
+    &active().headphones
+}
+
+/// The device in `slot` of the active list, if any.
+pub fn device_preset(slot: usize) -> Option<&'static DevicePreset> {
+    let devices = devices();
+    match devices.get(slot) {
+        Some(d) if d.slot == slot => Some(d),
+        _ => devices.iter().find(|d| d.slot == slot),
+    }
+}
+
+/// The DAC configuration of device `slot` (amp and load `None`); the transparent
+/// [`DacConfig::IDEAL`] for an unknown slot. After the first call (which parses the
+/// factory files) it never allocates.
+pub fn device(slot: usize) -> DacConfig {
+    device_preset(slot).map_or(DacConfig::IDEAL, |d| d.dac)
+}
+
+/// The amp of device `slot`; [`AmpSpec::ideal`] for an unknown slot.
+pub fn amp(slot: usize) -> AmpSpec {
+    device_preset(slot).map_or_else(AmpSpec::ideal, |d| d.amp)
+}
+
+/// Returned by [`install_user_presets`] when the active lists are already in use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+#[error("presets are already in use; user presets must be installed before the first engine")]
+pub struct AlreadyInUse;
+
+/// Make user presets (from [`load_user_presets`]) active: overrides replace the factory
+/// preset of their slot, extras join in slot order. Call once, before anything reads the
+/// presets (before the first [`crate::Engine`]); later calls return [`AlreadyInUse`] and
+/// change nothing.
+pub fn install_user_presets(
+    devices: Vec<DevicePreset>,
+    headphones: Vec<Headphone>,
+) -> Result<(), AlreadyInUse> {
+    if ACTIVE.get().is_some() {
+        return Err(AlreadyInUse);
+    }
+    let merged = Active {
+        devices: merge(factory_devices(), devices, |d| d.slot),
+        headphones: merge(factory_headphones(), headphones, |h| h.slot),
+    };
+    ACTIVE.set(merged).map_err(|_| AlreadyInUse)
+}
+
+/// [`load_user_presets`] from [`user_config_dir`], then [`install_user_presets`]. Returns
+/// the files that were skipped (and an entry for [`AlreadyInUse`], naming the folder).
+pub fn install_from_config_dir() -> Vec<PresetError> {
+    let Some(dir) = user_config_dir() else {
+        return Vec::new();
+    };
+    let (devices, headphones, mut errors) = load_user_presets(&dir);
+    if let Err(e) = install_user_presets(devices, headphones) {
+        errors.push(PresetError {
+            file: dir.display().to_string(),
+            line: 1,
+            message: e.to_string(),
+        });
+    }
+    errors
+}
+
+/// Factory list with user entries: same slot replaces, others join; sorted by slot.
+fn merge<T: Clone>(factory: &[T], user: Vec<T>, slot: impl Fn(&T) -> usize) -> Vec<T> {
+    let mut merged = factory.to_vec();
+    for preset in user {
+        match merged.iter_mut().find(|p| slot(p) == slot(&preset)) {
+            Some(p) => *p = preset,
+            None => merged.push(preset),
+        }
+    }
+    merged.sort_by_key(|p| slot(p));
+    merged
+}
+
+/// The user's preset folder: `$SOURCERY_CONFIG_DIR`, else `$XDG_CONFIG_HOME/sourcery`, else
+/// `~/.config/sourcery` (`$HOME`, or `%USERPROFILE%` on Windows). Empty or relative
+/// variables are ignored (as the XDG spec says). `None` if none is set.
+pub fn user_config_dir() -> Option<PathBuf> {
+    config_dir_from(|name| std::env::var_os(name))
+}
+
+/// [`user_config_dir`] with the environment as a function (for tests).
+fn config_dir_from(env: impl Fn(&str) -> Option<std::ffi::OsString>) -> Option<PathBuf> {
+    let var = |name: &str| env(name).map(PathBuf::from).filter(|p| p.is_absolute());
+    var("SOURCERY_CONFIG_DIR")
+        .or_else(|| var("XDG_CONFIG_HOME").map(|p| p.join("sourcery")))
+        .or_else(|| {
+            var("HOME")
+                .or_else(|| var("USERPROFILE"))
+                .map(|p| p.join(".config").join("sourcery"))
+        })
+}
+
+/// `*.toml` files of `dir`, sorted by name (a missing folder has none).
+fn toml_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml") && p.is_file())
+        .collect();
+    files.sort();
+    files
+}
+
+/// Where a user preset's slot and name fit among the factory presets and the other user
+/// files: `Ok` if it overrides a factory preset of the same name in the same slot, or is an
+/// extra with a free slot.
+fn check_user_slot(
+    checker: &Checker,
+    name: &str,
+    slot: usize,
+    factory: &[(&str, usize)],
+    reserved: &[usize],
+    taken: &mut Vec<(String, usize)>,
+) -> Result<(), PresetError> {
+    let slot_span = slot_span(checker.text);
+    if let Some((other, _)) = taken.iter().find(|(n, s)| *n == name || *s == slot) {
+        return Err(checker.fail(
+            slot_span,
+            format!("name or slot {slot} already used by the user preset {other:?}"),
+        ));
+    }
+    if let Some(&(_, factory_slot)) = factory.iter().find(|(n, _)| *n == name) {
+        if factory_slot != slot {
+            return Err(checker.fail(
+                slot_span,
+                format!(
+                    "{name:?} overrides the factory preset of that name, which is in slot \
+                     {factory_slot}, not {slot}"
+                ),
+            ));
+        }
+    } else if let Some((other, _)) = factory.iter().find(|(_, s)| *s == slot) {
+        return Err(checker.fail(
+            slot_span,
+            format!("slot {slot} belongs to the factory preset {other:?}; pick a free slot"),
+        ));
+    } else if reserved.contains(&slot) {
+        return Err(checker.fail(slot_span, format!("slot {slot} is reserved")));
+    }
+    taken.push((name.to_owned(), slot));
+    Ok(())
+}
+
+/// Span of the top-level `slot` key (for errors found after parsing).
+fn slot_span(text: &str) -> Range<usize> {
+    #[derive(serde::Deserialize)]
+    struct Slot {
+        slot: Option<Spanned<toml::Value>>,
+    }
+    toml::from_str::<Slot>(text)
+        .ok()
+        .and_then(|s| s.slot)
+        .map_or(0..0, |s| s.span())
+}
+
+/// Read the user's presets from `dir/devices/*.toml` and `dir/headphones/*.toml` (a missing
+/// folder is empty). Every file is parsed and validated as a factory file is, and its name
+/// and slot checked against the factory presets and the other user files (see the module
+/// docs); a bad file is reported in the third list and skipped. Allocates and reads files:
+/// not for the audio thread.
+pub fn load_user_presets(dir: &Path) -> (Vec<DevicePreset>, Vec<Headphone>, Vec<PresetError>) {
+    let mut errors = Vec::new();
+
+    let factory: Vec<(&str, usize)> = factory_devices()
+        .iter()
+        .map(|d| (d.name.as_str(), d.slot))
+        .collect();
+    let mut taken = Vec::new();
+    let mut devices = Vec::new();
+    for path in toml_files(&dir.join("devices")) {
+        let result = read_preset_file(&path).and_then(|text| {
+            let file = path.display().to_string();
+            let preset = parse_device(&text, &file)?;
+            let checker = Checker::new(&text, &file);
+            check_user_slot(
+                &checker,
+                &preset.name,
+                preset.slot,
+                &factory,
+                &[],
+                &mut taken,
+            )?;
+            Ok(preset)
+        });
+        match result {
+            Ok(p) => devices.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+
+    let factory: Vec<(&str, usize)> = factory_headphones()
+        .iter()
+        .map(|h| (h.name.as_str(), h.slot))
+        .collect();
+    let reserved = [
+        crate::params::HEADPHONE_RESISTIVE,
+        crate::params::HEADPHONE_CUSTOM,
+    ];
+    let mut taken = Vec::new();
+    let mut headphones = Vec::new();
+    for path in toml_files(&dir.join("headphones")) {
+        let result = read_preset_file(&path).and_then(|text| {
+            let file = path.display().to_string();
+            let preset = crate::headphones::parse(&text, &file)?;
+            let checker = Checker::new(&text, &file);
+            check_user_slot(
+                &checker,
+                &preset.name,
+                preset.slot,
+                &factory,
+                &reserved,
+                &mut taken,
+            )?;
+            Ok(preset)
+        });
+        match result {
+            Ok(p) => headphones.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    (devices, headphones, errors)
+}
