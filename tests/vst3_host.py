@@ -83,6 +83,11 @@ def check_level(bundle):
 def check_state(bundle):
     a = load(bundle)
     set_trim_db(a, -9.0)
+    # The headphone and a PEQ band (+6 dB, Q 2 at 100 Hz: < 0.02 dB at 1 kHz) travel in
+    # the state too.
+    a.headphone = "Sennheiser HD600"
+    a.band_1_type = "PK"
+    a.parameters["band_1_gain_db"].raw_value = (6.0 + 30.0) / 60.0
     # 1 kHz: where level matching holds the level (the default headphone's load tilts
     # other frequencies by a few hundredths of a dB).
     x = sine(1000.0, 24000)
@@ -94,6 +99,8 @@ def check_state(bundle):
     ya, yb = process(a, x), process(b, x)
     if not np.array_equal(ya, yb):
         fail(f"restored instance differs by up to {np.max(np.abs(ya - yb))}")
+    if b.headphone != "Sennheiser HD600" or abs(b.parameters["band_1_gain_db"].raw_value - 0.6) > 1e-6:
+        fail(f"restored headphone {b.headphone!r}, band 1 gain raw {b.parameters['band_1_gain_db'].raw_value}")
     level = rms_db(yb[:, 4800:]) - rms_db(x[:, 4800:])
     if abs(level + 9.0) > 0.05:
         fail(f"restored trim measured {level:+.4f} dB, expected -9")

@@ -17,6 +17,7 @@
 
 use crate::dac::stage::{DacConfig, DacStage, StageLayout};
 use crate::headphones::{CustomLoad, LoadSource};
+use crate::peq::Peq;
 use crate::rebuild::{Rebuilder, Request};
 use crate::settings::Settings;
 use crate::util::{db_to_gain, sanitize_sample, LinearRamp, DENORMAL_FLOOR};
@@ -36,6 +37,8 @@ pub struct Engine {
     max_block: usize,
     channels: usize,
     input: InputConditioner,
+    /// The user's PEQ (host rate, before the DAC).
+    peq: Peq,
     /// The running DAC stage (`None` until [`Engine::prepare`]).
     dac: Option<Box<DacStage>>,
     /// The configuration the settings ask for.
@@ -73,6 +76,7 @@ impl Engine {
             max_block: 0,
             channels: 0,
             input: InputConditioner::default(),
+            peq: Peq::new(48_000.0, 1, 1),
             dac: None,
             wanted: settings.dac_config(),
             unsent: false,
@@ -124,6 +128,7 @@ impl Engine {
         if self.rebuilder.is_none() {
             self.rebuilder = Some(Rebuilder::spawn(self.custom.clone()));
         }
+        self.peq = Peq::new(f64::from(sample_rate), self.channels, self.max_block);
         let ramp_len = (RAMP_SECONDS * sample_rate).round() as u32;
         self.output.prepare(ramp_len);
         self.swap_fade = LinearRamp::new(1.0, (SWAP_FADE_SECONDS * sample_rate).round() as u32);
@@ -145,6 +150,7 @@ impl Engine {
     /// Clear all state (filters, delay lines, ramps). Does not allocate.
     pub fn reset(&mut self) {
         self.input.reset();
+        self.peq.reset();
         self.dry.reset();
         if let Some(dac) = &mut self.dac {
             dac.reset();
@@ -254,6 +260,7 @@ impl Engine {
         if let Some(dac) = &mut self.dac {
             dac.set_amp_controls(&controls);
         }
+        self.peq.set(&self.settings.peq);
     }
 
     fn send_request(&mut self) {
@@ -359,7 +366,7 @@ impl Engine {
             self.input.process(samples);
             self.dry.push(ch, samples);
         }
-        // PEQ (host rate) — issue "Parametric EQ".
+        self.peq.process(block);
         if let Some(dac) = &mut self.dac {
             // DAC → analog domain → decimator; amp and load join the analog domain later.
             dac.process(block);

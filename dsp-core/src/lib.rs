@@ -15,6 +15,8 @@ pub mod filter;
 pub mod headphones;
 pub mod load;
 pub mod params;
+pub mod peq;
+pub mod presets;
 pub mod rebuild;
 pub mod settings;
 pub mod util;

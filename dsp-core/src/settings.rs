@@ -9,6 +9,7 @@ use crate::headphones::{LoadConfig, LoadSource};
 use crate::params::{
     ParamId, ParamValues, DAC_RATES_HZ, HEADPHONE_CUSTOM, HEADPHONE_RESISTIVE, R2R_BITS,
 };
+use crate::peq::{Band, FilterType, PeqDesign, PeqSettings};
 
 /// Everything the engine needs to know about the user's choices, typed.
 ///
@@ -49,6 +50,13 @@ pub struct Settings {
     pub z_out_ohms: f32,
     /// Value of the "Resistive" load.
     pub load_ohms: f32,
+    /// The user's 10-band PEQ (host rate, before the DAC; level matching leaves it alone).
+    pub peq: PeqSettings,
+}
+
+/// Parameter of band `band` (0-based), field `field` (0 on, 1 type, 2 freq, 3 gain, 4 Q).
+fn band_param(band: usize, field: usize) -> ParamId {
+    ParamId::ALL[ParamId::Peq1On as usize + 5 * band + field]
 }
 
 impl Default for Settings {
@@ -85,6 +93,18 @@ impl Settings {
             z_out_custom: values.get_bool(ParamId::ZOutCustom),
             z_out_ohms: values.get(ParamId::ZOutOhms),
             load_ohms: values.get(ParamId::LoadOhms),
+            peq: PeqSettings {
+                on: values.get_bool(ParamId::PeqOn),
+                design: PeqDesign::from_index(values.get_index(ParamId::PeqDesign)),
+                preamp_db: f64::from(values.get(ParamId::PeqPreamp)),
+                bands: std::array::from_fn(|i| Band {
+                    on: values.get_bool(band_param(i, 0)),
+                    kind: FilterType::from_index(values.get_index(band_param(i, 1))),
+                    freq_hz: f64::from(values.get(band_param(i, 2))),
+                    gain_db: f64::from(values.get(band_param(i, 3))),
+                    q: f64::from(values.get(band_param(i, 4))),
+                }),
+            },
         }
     }
 
@@ -119,6 +139,9 @@ impl Settings {
         values.set(ParamId::ZOutCustom, flag(self.z_out_custom));
         values.set(ParamId::ZOutOhms, self.z_out_ohms);
         values.set(ParamId::LoadOhms, self.load_ohms);
+        for (id, value) in peq_values(&self.peq) {
+            values.set(id, value);
+        }
         values
     }
 
@@ -130,10 +153,12 @@ impl Settings {
         if let Some(filter) = self.os_filter {
             config.os_filter = filter;
         }
+        // "Host" keeps the device's own rate, if it has one (the Apple dongle runs at 48 kHz).
         config.dac_rate_hz = DAC_RATES_HZ
             .get(self.dac_rate)
             .copied()
-            .filter(|&rate| rate > 0.0);
+            .filter(|&rate| rate > 0.0)
+            .or(config.dac_rate_hz);
         config.decimator = self.decimator;
         if let Some(ladder) = self.custom_ladder {
             config.converter = ConverterKind::R2r(ladder);
@@ -206,6 +231,58 @@ impl Settings {
     }
 }
 
+/// The parameter values of a PEQ setting (every PEQ parameter).
+pub fn peq_values(peq: &PeqSettings) -> Vec<(ParamId, f32)> {
+    let flag = |b: bool| f32::from(u8::from(b));
+    let mut values = vec![
+        (ParamId::PeqOn, flag(peq.on)),
+        (ParamId::PeqDesign, peq.design.index() as f32),
+        (ParamId::PeqPreamp, peq.preamp_db as f32),
+    ];
+    for (i, band) in peq.bands.iter().enumerate() {
+        values.extend([
+            (band_param(i, 0), flag(band.on)),
+            (band_param(i, 1), band.kind.index() as f32),
+            (band_param(i, 2), band.freq_hz as f32),
+            (band_param(i, 3), band.gain_db as f32),
+            (band_param(i, 4), band.q as f32),
+        ]);
+    }
+    values
+}
+
+/// The parameter values a headphone preset sets (`None` for "Resistive" and "Custom
+/// (imported)", which are not presets): the `headphone` choice and the whole PEQ — the
+/// headphone's own profile where its file has one, else flat (every band off). The LV2
+/// bundle's `pset` presets and the editor's preset loading both use this.
+pub fn headphone_preset_values(index: usize) -> Option<Vec<(ParamId, f32)>> {
+    let headphone = crate::headphones::by_index(index)?;
+    Some(
+        std::iter::once((ParamId::Headphone, index as f32))
+            .chain(peq_values(&headphone_peq(headphone)))
+            .collect(),
+    )
+}
+
+/// A headphone's own PEQ as settings (APO designs, as AutoEQ assumes); flat — every band
+/// off — when its file has none.
+pub fn headphone_peq(headphone: &crate::headphones::Headphone) -> PeqSettings {
+    let mut peq = PeqSettings::default();
+    if let Some(own) = &headphone.peq {
+        peq.preamp_db = own.preamp_db;
+        for (slot, band) in peq.bands.iter_mut().zip(&own.bands) {
+            *slot = Band {
+                on: band.on,
+                kind: FilterType::from_index(band.kind),
+                freq_hz: band.freq_hz,
+                gain_db: band.gain_db,
+                q: band.q,
+            };
+        }
+    }
+    peq
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,6 +317,20 @@ mod tests {
             z_out_custom: true,
             z_out_ohms: 75.0,
             load_ohms: 300.0,
+            peq: {
+                let mut peq = Settings::default().peq;
+                peq.design = PeqDesign::AnalogMatched;
+                peq.preamp_db = -6.25;
+                peq.bands[3] = Band {
+                    on: true,
+                    kind: FilterType::HighShelfQ,
+                    freq_hz: 8000.0,
+                    gain_db: -3.5,
+                    q: 0.75,
+                };
+                peq.bands[9].on = false;
+                peq
+            },
             ..Settings::default()
         };
         assert_eq!(Settings::from_values(&s.to_values()), s);

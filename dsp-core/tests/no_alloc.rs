@@ -68,7 +68,7 @@ fn process_never_allocates() {
             let mut right = left.clone();
             left[3] = f32::NAN;
             // Realtime changes: trim, bypass, and the amp's volume, gain and level mode.
-            let changed = Settings {
+            let mut changed = Settings {
                 output_trim_db: -7.0,
                 bypass: true,
                 volume_pct: 90.0,
@@ -76,6 +76,10 @@ fn process_never_allocates() {
                 level_match: false,
                 ..Settings::default()
             };
+            // And the PEQ: a gain glide, a type change (a fade and a switch) and the preamp.
+            changed.peq.preamp_db = -6.0;
+            changed.peq.bands[2].gain_db = 9.0;
+            changed.peq.bands[4].kind = sourcery_dsp::peq::FilterType::HighPass;
             let before = allocations();
             for &n in &[1usize, 7, 64, 512, 4096, 16_384, 333] {
                 let mut chans: [&mut [f32]; 2] = [&mut left[..n], &mut right[..n]];

@@ -280,6 +280,21 @@ fn check_state(path: &Path) {
     ok(a.activate(sr, 512, 2));
     let value = trim_value(&mut a, -9.0);
     a.set_param(id, value);
+    // A headphone and a PEQ band (a +6 dB, Q 2 peak at 100 Hz: < 0.02 dB at 1 kHz) travel
+    // in the state too.
+    for (param, text) in [
+        ("headphone", "Sennheiser HD600"),
+        ("peq1_type", "PK"),
+        ("peq1_freq_hz", "100"),
+        ("peq1_gain_db", "6"),
+        ("peq1_q", "2"),
+    ] {
+        let id = param_id(param);
+        let value = a
+            .text_to_value(id, text)
+            .unwrap_or_else(|| panic!("{param} cannot parse \"{text}\""));
+        a.set_param(id, value);
+    }
     ok(a.process_signal(&input, &[512]));
     let state = ok(a.save_state());
 

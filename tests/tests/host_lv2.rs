@@ -335,3 +335,117 @@ fn lv2apply_dac_mode_nos_shows_the_hold_droop() {
         nos - os
     );
 }
+
+/// The presets lv2info lists under "Presets:".
+fn listed_presets(info: &str) -> Vec<String> {
+    let mut presets = Vec::new();
+    let mut inside = false;
+    for line in info.lines() {
+        let trimmed = line.trim();
+        if let Some(first) = trimmed.strip_prefix("Presets:") {
+            inside = true;
+            if !first.trim().is_empty() {
+                presets.push(first.trim().to_owned());
+            }
+        } else if inside {
+            if trimmed.is_empty() || trimmed.ends_with(':') || trimmed.contains(": ") {
+                break;
+            }
+            presets.push(trimmed.to_owned());
+        }
+    }
+    presets
+}
+
+/// The `(symbol, value)` pairs of one preset in the bundle's `presets.ttl`, read the way a
+/// host reads `lv2:port [ lv2:symbol …; pset:value … ]`.
+fn preset_ports(bundle: &Path, preset_uri: &str) -> Vec<(String, f32)> {
+    let ttl = std::fs::read_to_string(bundle.join("presets.ttl")).expect("presets.ttl");
+    let start = ttl
+        .find(&format!("<{preset_uri}>"))
+        .unwrap_or_else(|| panic!("{preset_uri} is not in presets.ttl"));
+    let block = &ttl[start..];
+    let block = &block[..block.find(" .\n").expect("statement end")];
+    block
+        .split("lv2:symbol \"")
+        .skip(1)
+        .map(|part| {
+            let (symbol, rest) = part.split_once('"').expect("symbol");
+            let value = rest
+                .split("pset:value")
+                .nth(1)
+                .and_then(|v| v.trim().split([' ', ']']).next())
+                .and_then(|v| v.parse::<f32>().ok())
+                .expect("value");
+            (symbol.to_owned(), value)
+        })
+        .collect()
+}
+
+/// One `pset:Preset` per catalogue headphone, listed by lilv; applying a preset's port
+/// values (what a host does when it loads the preset) sets the headphone and its PEQ: with
+/// the HD600 preset, the 100 Hz level re 1 kHz moves by its AutoEQ profile's response.
+#[test]
+fn lv2_headphone_presets_set_the_headphone_and_its_peq() {
+    let Some(bundle) = lv2_bundle() else { return };
+    for uri in [LV2_URI_STEREO, LV2_URI_MONO] {
+        let presets = listed_presets(&lv2info(&bundle, uri));
+        for headphone in sourcery_dsp::headphones::catalogue() {
+            assert!(
+                presets.contains(&headphone.name),
+                "{uri}: preset {} missing from {presets:?}",
+                headphone.name
+            );
+        }
+    }
+
+    let ports = preset_ports(&bundle, &format!("{LV2_URI_MONO}/presets/sennheiser-hd600"));
+    let hd600 = sourcery_dsp::params::HEADPHONE_LABELS
+        .iter()
+        .position(|l| *l == "Sennheiser HD600")
+        .unwrap();
+    assert!(ports.contains(&("headphone".to_owned(), hd600 as f32)));
+    let dir = scratch_dir("presets");
+    let frames = 2 * RATE as usize;
+    let low = sine(100.0, f64::from(RATE), frames, 0.1);
+    let mid = sine(1000.0, f64::from(RATE), frames, 0.1);
+    let input: Vec<f32> = low.iter().zip(&mid).map(|(a, b)| a + b).collect();
+    let tilt = |output: &[f32]| {
+        let tail = &output[RATE as usize..];
+        let level = |f| sourcery_dsp::analysis::tone(tail, f64::from(RATE), f).level_db;
+        level(100.0) - level(1000.0)
+    };
+    let controls: Vec<(&str, f32)> = ports.iter().map(|(s, v)| (s.as_str(), *v)).collect();
+    let with = tilt(
+        &lv2apply(
+            &bundle,
+            LV2_URI_MONO,
+            &dir,
+            std::slice::from_ref(&input),
+            &controls,
+        )[0],
+    );
+    let without = tilt(
+        &lv2apply(
+            &bundle,
+            LV2_URI_MONO,
+            &dir,
+            &[input],
+            &[("headphone", hd600 as f32), ("peq_on", 0.0)],
+        )[0],
+    );
+    let peq = sourcery_dsp::settings::headphone_peq(
+        sourcery_dsp::headphones::by_index(hd600).expect("catalogue"),
+    );
+    let db = |f: f64| 20.0 * peq.response(f, f64::from(RATE)).norm().log10();
+    let expected = db(100.0) - db(1000.0);
+    println!(
+        "HD600 preset: 100 Hz re 1 kHz {with:+.3} dB, without its PEQ {without:+.3} dB \
+         (profile: {expected:+.3} dB)"
+    );
+    assert!(
+        ((with - without) - expected).abs() < 0.05,
+        "the preset's PEQ moved 100 Hz by {:.3} dB, its profile says {expected:.3}",
+        with - without
+    );
+}

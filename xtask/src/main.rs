@@ -11,6 +11,9 @@
 //!   [--volume PERCENT] [--headphone NAME]`: what a setting means at the ear — SPL of a
 //!   0 dBFS sine, of the hiss, the headroom before 1 % THD+N — for every catalogue headphone
 //!   with a published sensitivity (names match case-insensitively by substring).
+//! - `cargo xtask peq FILE`: import an AutoEQ / EqualizerAPO `ParametricEQ.txt` (errors name
+//!   the file and line), and print it as a headphone file's `[peq]` section, as `lv2apply`
+//!   control arguments, and exported back to EqualizerAPO text.
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -33,12 +36,13 @@ fn main() -> Result<()> {
         "install" => install(),
         "test" => test(&rest),
         "spl" => spl(&rest),
+        "peq" => peq(&rest),
         _ => {
             eprintln!(
                 "Usage:\n  cargo xtask bundle sourcery [--release] [cargo build args]\n  \
                  cargo xtask install\n  cargo xtask test [cargo test args]\n  \
                  cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High] \
-                 [--volume PERCENT] [--headphone NAME]"
+                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE"
             );
             std::process::exit(2);
         }
@@ -278,6 +282,47 @@ fn spl(args: &[String]) -> Result<()> {
             );
         }
     }
+    Ok(())
+}
+
+/// `cargo xtask peq FILE`: see the module docs.
+fn peq(args: &[String]) -> Result<()> {
+    use sourcery_dsp::peq::{self, FilterType};
+    let [file] = args else {
+        bail!("usage: cargo xtask peq FILE");
+    };
+    let bytes = std::fs::read(file).with_context(|| format!("read {file}"))?;
+    if bytes.len() > peq::apo::MAX_FILE_BYTES {
+        bail!("{file}: {} bytes is too large for a PEQ file", bytes.len());
+    }
+    let text = String::from_utf8(bytes).map_err(|_| anyhow!("{file}: not a text file"))?;
+    let profile = peq::parse_apo(&text, file).map_err(|e| anyhow!("{e}"))?;
+    let settings = peq::to_settings(&profile).map_err(|e| anyhow!("{e}"))?;
+    let active = settings.bands.iter().filter(|b| b.on).count();
+    println!(
+        "# {file}: preamp {} dB, {active} active filters",
+        settings.preamp_db
+    );
+    println!("\n# As a headphone file's PEQ (presets/headphones/*.toml):\n[peq]");
+    println!("source = {:?}\npreamp_db = {}", file, settings.preamp_db);
+    for band in settings.bands.iter().filter(|b| b.on) {
+        println!(
+            "\n[[peq.band]]\ntype = {:?}\nfreq_hz = {}\ngain_db = {}\nq = {}",
+            FilterType::LABELS[band.kind.index()],
+            band.freq_hz,
+            band.gain_db,
+            band.q
+        );
+    }
+    let controls: Vec<String> = sourcery_dsp::settings::peq_values(&settings)
+        .into_iter()
+        .map(|(id, value)| format!("-c {} {value}", id.spec().id))
+        .collect();
+    println!("\n# As lv2apply controls:\n{}", controls.join(" "));
+    println!(
+        "\n# Exported back to EqualizerAPO:\n{}",
+        peq::to_apo(&settings)
+    );
     Ok(())
 }
 

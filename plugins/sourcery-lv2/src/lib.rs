@@ -168,6 +168,14 @@ impl Plugin {
 // The C ABI.
 
 fn instantiate(variant: Variant, sample_rate: f64) -> LV2_Handle {
+    // The user's presets (`~/.config/sourcery/`), read once per process; bad files are
+    // reported on stderr and skipped.
+    static USER_PRESETS: std::sync::Once = std::sync::Once::new();
+    USER_PRESETS.call_once(|| {
+        for error in sourcery_dsp::presets::install_from_config_dir() {
+            eprintln!("Sourcery: user preset skipped: {error}");
+        }
+    });
     // A panic must not unwind into the host; report failure instead.
     match std::panic::catch_unwind(|| Plugin::new(variant, sample_rate)) {
         Ok(Some(plugin)) => Box::into_raw(Box::new(plugin)).cast(),

@@ -23,6 +23,9 @@ pub const PLUGIN_TTL_FILE: &str = "sourcery.ttl";
 /// File name of the bundle's manifest.
 pub const MANIFEST_FILE: &str = "manifest.ttl";
 
+/// File name of the headphone presets (`pset:Preset`s) inside the bundle.
+pub const PRESETS_TTL_FILE: &str = "presets.ttl";
+
 /// `doap:license` of both plugins (the workspace license, as an SPDX URI).
 pub const LICENSE_URI: &str = "https://spdx.org/licenses/GPL-3.0-or-later";
 
@@ -40,7 +43,83 @@ const PREFIXES: &str = "\
 /// the plugin binary, named `binary_file_name`, into the same folder.
 pub fn write_bundle(dir: &Path, binary_file_name: &str) -> std::io::Result<()> {
     std::fs::write(dir.join(MANIFEST_FILE), manifest_ttl(binary_file_name))?;
-    std::fs::write(dir.join(PLUGIN_TTL_FILE), plugin_ttl())
+    std::fs::write(dir.join(PLUGIN_TTL_FILE), plugin_ttl())?;
+    std::fs::write(dir.join(PRESETS_TTL_FILE), presets_ttl())
+}
+
+/// An LV2 preset (`pset:Preset`) of one headphone for one plugin variant.
+#[derive(Debug, Clone, PartialEq)]
+pub struct HeadphonePreset {
+    pub uri: String,
+    pub label: String,
+    /// The plugin it applies to.
+    pub plugin: &'static str,
+    /// Control port values: (symbol, value).
+    pub ports: Vec<(&'static str, f32)>,
+}
+
+/// One preset per catalogue headphone and plugin variant. Loading it sets the headphone and
+/// its PEQ (its own, or flat).
+pub fn headphone_presets() -> Vec<HeadphonePreset> {
+    let mut presets = Vec::new();
+    for variant in Variant::ALL {
+        for (index, label) in sourcery_dsp::params::HEADPHONE_LABELS.iter().enumerate() {
+            let Some(values) = sourcery_dsp::settings::headphone_preset_values(index) else {
+                continue;
+            };
+            let slug: String = label
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
+                .collect();
+            presets.push(HeadphonePreset {
+                uri: format!("{}/presets/{}", variant.uri(), slug.trim_matches('-')),
+                label: (*label).to_owned(),
+                plugin: variant.uri(),
+                ports: values
+                    .into_iter()
+                    .map(|(id, value)| (id.spec().id, value))
+                    .collect(),
+            });
+        }
+    }
+    presets
+}
+
+/// `presets.ttl`: the [`headphone_presets`] as LV2 presets (`pset:Preset` with
+/// `lv2:port [ lv2:symbol …; pset:value … ]`).
+pub fn presets_ttl() -> String {
+    let mut ttl = String::from(
+        "@prefix lv2:  <http://lv2plug.in/ns/lv2core#> .\n\
+         @prefix pset: <http://lv2plug.in/ns/ext/presets#> .\n\
+         @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n",
+    );
+    for HeadphonePreset {
+        uri,
+        label,
+        plugin,
+        ports,
+    } in headphone_presets()
+    {
+        let ports: Vec<String> = ports
+            .iter()
+            .map(|(symbol, value)| {
+                format!("[ lv2:symbol \"{symbol}\" ; pset:value {} ]", float(*value))
+            })
+            .collect();
+        let _ = write!(
+            ttl,
+            "\n<{uri}>\n    a pset:Preset ;\n    lv2:appliesTo <{plugin}> ;\n    rdfs:label \"{}\" ;\n    lv2:port {} .\n",
+            escape(&label),
+            ports.join(" ,\n        ")
+        );
+    }
+    ttl
 }
 
 /// The bundle's `manifest.ttl`: both plugins, their binary (relative to the bundle) and a
@@ -58,6 +137,13 @@ pub fn manifest_ttl(binary_file_name: &str) -> String {
             uri = variant.uri(),
             binary = iri_escape(binary_file_name),
             seealso = PLUGIN_TTL_FILE,
+        );
+    }
+    ttl.push_str("@prefix pset: <http://lv2plug.in/ns/ext/presets#> .\n");
+    for HeadphonePreset { uri, plugin, .. } in headphone_presets() {
+        let _ = write!(
+            ttl,
+            "\n<{uri}>\n    a pset:Preset ;\n    lv2:appliesTo <{plugin}> ;\n    rdfs:seeAlso <{PRESETS_TTL_FILE}> .\n",
         );
     }
     ttl

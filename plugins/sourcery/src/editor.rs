@@ -4,13 +4,14 @@
 
 use std::sync::Arc;
 
-use nice_plug::context::gui::GuiContext;
+use nice_plug::context::gui::{GuiContext, ParamSetter};
 use nice_plug::editor::dpi::LogicalSize;
 use nice_plug_egui::widgets::ParamSlider;
 use nice_plug_egui::{
     create_egui_editor, EguiEditor, EguiEditorState, EguiNiceSettings, Frame, NiceEguiApp,
     RepaintNotifier,
 };
+use sourcery_dsp::settings::{headphone_preset_values, peq_values};
 use sourcery_dsp::{ParamId, Settings, PARAMS};
 
 use crate::params::{SourceryParams, TableParam};
@@ -30,6 +31,45 @@ pub struct SourceryEditor {
     import_path: String,
     /// Result of the last import, shown under the field.
     import_status: String,
+    /// Path typed into the AutoEQ import field.
+    peq_path: String,
+}
+
+/// Set one parameter from the GUI as a host gesture (begin, set, end).
+fn set_plain(setter: &ParamSetter, param: &TableParam, value: f32) {
+    match param {
+        TableParam::Float(p) => {
+            setter.begin_set_parameter(p);
+            setter.set_parameter(p, value);
+            setter.end_set_parameter(p);
+        }
+        TableParam::Int(p) => {
+            setter.begin_set_parameter(p);
+            setter.set_parameter(p, value.round() as i32);
+            setter.end_set_parameter(p);
+        }
+        TableParam::Bool(p) => {
+            setter.begin_set_parameter(p);
+            setter.set_parameter(p, value >= 0.5);
+            setter.end_set_parameter(p);
+        }
+    }
+}
+
+/// Read an AutoEQ / EqualizerAPO `ParametricEQ.txt` into PEQ settings (errors name the file
+/// and line).
+fn read_apo(path: &std::path::Path) -> Result<sourcery_dsp::peq::PeqSettings, String> {
+    let name = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| format!("{name}: {e}"))?;
+    if bytes.len() > sourcery_dsp::peq::apo::MAX_FILE_BYTES {
+        return Err(format!(
+            "{name}: {} bytes is too large for a PEQ file",
+            bytes.len()
+        ));
+    }
+    let text = String::from_utf8(bytes).map_err(|_| format!("{name}: not a text file"))?;
+    let profile = sourcery_dsp::peq::parse_apo(&text, &name).map_err(|e| e.to_string())?;
+    sourcery_dsp::peq::to_settings(&profile).map_err(|e| e.to_string())
 }
 
 pub fn create(params: Arc<SourceryParams>) -> Option<EguiEditor<SourceryEditor>> {
@@ -42,6 +82,7 @@ pub fn create(params: Arc<SourceryParams>) -> Option<EguiEditor<SourceryEditor>>
             gui: None,
             import_path: String::new(),
             import_status: String::new(),
+            peq_path: String::new(),
         },
     )
 }
@@ -85,6 +126,36 @@ impl NiceEguiApp for SourceryEditor {
                 };
             }
         });
+        ui.horizontal(|ui| {
+            ui.label("AutoEQ / EqualizerAPO file:");
+            ui.text_edit_singleline(&mut self.peq_path);
+            if ui.button("Import PEQ").clicked() {
+                let path = std::path::Path::new(self.peq_path.trim());
+                self.import_status = match read_apo(path) {
+                    Ok(peq) => {
+                        for (id, value) in peq_values(&peq) {
+                            set_plain(&setter, self.params.get(id), value);
+                        }
+                        format!("PEQ imported from {}", path.display())
+                    }
+                    Err(e) => e,
+                };
+            }
+        });
+        if ui
+            .button("Load the headphone's preset (its load and its PEQ)")
+            .clicked()
+        {
+            self.import_status = match headphone_preset_values(settings.headphone) {
+                Some(values) => {
+                    for (id, value) in values {
+                        set_plain(&setter, self.params.get(id), value);
+                    }
+                    "Headphone preset loaded.".to_owned()
+                }
+                None => "This entry has no preset (Resistive, Custom).".to_owned(),
+            };
+        }
         if !self.import_status.is_empty() {
             ui.label(&self.import_status);
         }

@@ -22,8 +22,20 @@ pub struct Sourcery {
     reported_latency: u32,
 }
 
+/// Read the user's presets (`~/.config/sourcery/{devices,headphones}/*.toml`) once per
+/// process, before the first engine; bad files are logged and skipped.
+fn install_user_presets() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        for error in sourcery_dsp::presets::install_from_config_dir() {
+            nice_log!("Sourcery: user preset skipped: {error}");
+        }
+    });
+}
+
 impl Default for Sourcery {
     fn default() -> Self {
+        install_user_presets();
         let params = Arc::new(SourceryParams::default());
         let applied = params.values();
         Self {
