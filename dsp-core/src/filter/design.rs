@@ -191,39 +191,48 @@ pub fn min_phase(h: &[f64]) -> Vec<f64> {
         return h.to_vec();
     }
     let n_fft = (len * MIN_PHASE_FFT_OVERSAMPLING).next_power_of_two();
-    let n_bins = n_fft / 2 + 1;
     let mut planner = RealFftPlanner::<f64>::new();
     let forward = planner.plan_fft_forward(n_fft);
-    let inverse = planner.plan_fft_inverse(n_fft);
-    let scale = 1.0 / n_fft as f64;
 
-    // 1. Spectrum of the original.
+    // 1. Spectrum of the original; 2. its floored log magnitude.
     let mut time = vec![0.0; n_fft];
     time[..len].copy_from_slice(h);
     let mut spectrum = forward.make_output_vec();
     forward
         .process(&mut time, &mut spectrum)
         .expect("FFT buffer sizes come from the plan");
-
-    // 2. Real cepstrum of the floored log magnitude.
     let peak = spectrum.iter().map(|c| c.norm()).fold(0.0, f64::max);
     let floor = (peak * MIN_PHASE_FLOOR).max(f64::MIN_POSITIVE);
-    for bin in spectrum.iter_mut() {
-        *bin = Complex::new(bin.norm().max(floor).ln(), 0.0);
-    }
+    let ln_mag: Vec<f64> = spectrum.iter().map(|c| c.norm().max(floor).ln()).collect();
+
+    // 3.–4. Cepstrum, fold, back.
+    let mut h_min = min_phase_from_log_magnitude(&ln_mag, n_fft);
+    h_min.truncate(len);
+    h_min
+}
+
+/// The minimum-phase impulse response (length `n_fft`, a power of two) whose magnitude is
+/// `exp(ln_mag)`, with `ln_mag` given on the `n_fft/2 + 1` bins of a real FFT, by the
+/// folded real cepstrum: c = IFFT(ln|H|); keep c[0] and c[N/2], double c[1..N/2], zero the
+/// anti-causal half; h = IFFT(exp(FFT(c))). Shared by [`min_phase`] and the load FIRs
+/// designed from a magnitude (`load::fir`).
+pub fn min_phase_from_log_magnitude(ln_mag: &[f64], n_fft: usize) -> Vec<f64> {
+    let mut planner = RealFftPlanner::<f64>::new();
+    let forward = planner.plan_fft_forward(n_fft);
+    let inverse = planner.plan_fft_inverse(n_fft);
+    let scale = 1.0 / n_fft as f64;
+    let mut spectrum: Vec<Complex<f64>> = ln_mag.iter().map(|&v| Complex::new(v, 0.0)).collect();
+    let mut time = inverse.make_output_vec();
     inverse
         .process(&mut spectrum, &mut time)
         .expect("FFT buffer sizes come from the plan");
-
-    // 3. Fold the even cepstrum onto its causal half (the 1/N of the inverse FFT included).
+    // Fold the (even) cepstrum onto its causal half, with the inverse FFT's 1/N.
     time[0] *= scale;
     for c in time[1..n_fft / 2].iter_mut() {
         *c *= 2.0 * scale;
     }
     time[n_fft / 2] *= scale;
     time[n_fft / 2 + 1..].fill(0.0);
-
-    // 4. Back to a spectrum, exponentiate, back to time.
     forward
         .process(&mut time, &mut spectrum)
         .expect("FFT buffer sizes come from the plan");
@@ -232,12 +241,12 @@ pub fn min_phase(h: &[f64]) -> Vec<f64> {
     }
     // The inverse real FFT needs purely real DC and Nyquist bins; they are real up to
     // rounding here, so clear the rounding.
+    let last = spectrum.len() - 1;
     spectrum[0].im = 0.0;
-    spectrum[n_bins - 1].im = 0.0;
+    spectrum[last].im = 0.0;
     inverse
         .process(&mut spectrum, &mut time)
         .expect("FFT buffer sizes come from the plan");
-    time.truncate(len);
     time.iter_mut().for_each(|v| *v *= scale);
     time
 }

@@ -76,41 +76,6 @@ pub struct LoadFir {
     identity: bool,
 }
 
-/// Minimum-phase impulse response (length `n_fft`) whose magnitude is `exp(ln_mag)`, with
-/// `ln_mag` given on the `n_fft/2 + 1` bins of a real FFT, by the folded real cepstrum.
-fn min_phase_from_log_magnitude(ln_mag: &[f64], n_fft: usize) -> Vec<f64> {
-    let mut planner = RealFftPlanner::<f64>::new();
-    let forward = planner.plan_fft_forward(n_fft);
-    let inverse = planner.plan_fft_inverse(n_fft);
-    let scale = 1.0 / n_fft as f64;
-    let mut spectrum: Vec<Complex64> = ln_mag.iter().map(|&v| Complex64::new(v, 0.0)).collect();
-    let mut time = inverse.make_output_vec();
-    inverse
-        .process(&mut spectrum, &mut time)
-        .expect("FFT buffer sizes come from the plan");
-    // Fold the (even) cepstrum onto its causal half, with the inverse FFT's 1/N.
-    time[0] *= scale;
-    for c in time[1..n_fft / 2].iter_mut() {
-        *c *= 2.0 * scale;
-    }
-    time[n_fft / 2] *= scale;
-    time[n_fft / 2 + 1..].fill(0.0);
-    forward
-        .process(&mut time, &mut spectrum)
-        .expect("FFT buffer sizes come from the plan");
-    for bin in spectrum.iter_mut() {
-        *bin = bin.exp();
-    }
-    let last = spectrum.len() - 1;
-    spectrum[0].im = 0.0;
-    spectrum[last].im = 0.0;
-    inverse
-        .process(&mut spectrum, &mut time)
-        .expect("FFT buffer sizes come from the plan");
-    time.iter_mut().for_each(|v| *v *= scale);
-    time
-}
-
 impl LoadFir {
     /// Design the divider of `curve` driven from `z_out_ohms` (clamped to 0…1 MΩ; NaN or
     /// negative → 0, which gives the identity) at `sample_rate` (Hz; invalid → 48 kHz,
@@ -220,7 +185,7 @@ fn min_phase_taps(curve: &ImpedanceCurve, z_out: f64, fs: f64) -> Vec<f64> {
     let ln_mag: Vec<f64> = (0..bins)
         .map(|k| magnitude(k as f64 * bin_hz).ln())
         .collect();
-    let h = min_phase_from_log_magnitude(&ln_mag, n_fft);
+    let h = crate::filter::design::min_phase_from_log_magnitude(&ln_mag, n_fft);
     let max_taps = ((fs * MAX_TAPS_SECONDS).ceil() as usize)
         .next_power_of_two()
         .min(n_fft / 2);
