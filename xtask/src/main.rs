@@ -14,12 +14,23 @@
 //! - `cargo xtask peq FILE`: import an AutoEQ / EqualizerAPO `ParametricEQ.txt` (errors name
 //!   the file and line), and print it as a headphone file's `[peq]` section, as `lv2apply`
 //!   control arguments, and exported back to EqualizerAPO text.
+//! - `cargo xtask render --device ID [--headphone ID] [--mode os|nos] [--filter LABEL|INDEX]
+//!   [--gain low|medium|high] [--volume PERCENT] [--output se|bal] [--peq FILE] [--rate HZ]
+//!   [--level-match on|off] [IN.wav] OUT.wav`: a WAV file (or, without IN, a demo signal)
+//!   through the plugins' engine, offline and latency-compensated (see [`render`]).
+//! - `cargo xtask measure --device ID [--headphone ID] [--mode os|nos] [--json]
+//!   [--plots DIR]`: the virtual analyzer (frequency response, THD+N vs level, noise, clip
+//!   point, Z_out effect, impulse/step, latency); `cargo xtask measure --all --markdown`
+//!   writes `docs/conformance.md` (see [`measure`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
+
+mod measure;
+mod render;
 
 const PLUGIN_PACKAGE: &str = "sourcery";
 const LV2_PACKAGE: &str = "sourcery-lv2";
@@ -37,12 +48,16 @@ fn main() -> Result<()> {
         "test" => test(&rest),
         "spl" => spl(&rest),
         "peq" => peq(&rest),
+        "render" => render::run(&rest),
+        "measure" => measure::run(&rest),
         _ => {
             eprintln!(
                 "Usage:\n  cargo xtask bundle sourcery [--release] [cargo build args]\n  \
                  cargo xtask install\n  cargo xtask test [cargo test args]\n  \
                  cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High] \
-                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE"
+                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE\n  {}\n  {}",
+                render::USAGE,
+                measure::USAGE
             );
             std::process::exit(2);
         }
