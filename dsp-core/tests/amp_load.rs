@@ -2,6 +2,9 @@
 //! frequency response against the divider formula, level matching with a load, the amp's
 //! noise floor and its 1 % clip point, each measured on the engine's output.
 
+mod common;
+
+use common::impulse_response;
 use sourcery_dsp::amp::{AmpSpec, Output, V_REF_VRMS};
 use sourcery_dsp::analysis::{self, frequency_response, log_frequencies, tone};
 use sourcery_dsp::headphones::{self, CustomLoad};
@@ -23,17 +26,6 @@ fn engine(settings: Settings, rate: f32, custom: CustomLoad) -> Engine {
     let mut e = Engine::with_custom_load(&settings, custom);
     e.prepare(rate, 512, 1);
     e
-}
-
-/// The engine's impulse response: `len` samples after the latency, and everything before
-/// it (the linear-phase filters ring before their peak; cutting that off would change the
-/// magnitude response).
-fn impulse_response(e: &mut Engine, len: usize) -> Vec<f32> {
-    e.reset();
-    let mut x = vec![0.0f32; len + e.latency_samples()];
-    x[0] = 1.0;
-    e.process(&mut [&mut x[..]]);
-    x
 }
 
 /// Deviation re 1 kHz (dB) of the engine's response at `freqs`.

@@ -1,6 +1,9 @@
 //! The PEQ in the engine: before the DAC, at the host rate, not compensated by level
 //! matching; a headphone preset's PEQ arrives through the parameters exactly.
 
+mod common;
+
+use common::impulse_response;
 use sourcery_dsp::analysis::{frequency_response, log_frequencies};
 use sourcery_dsp::params::HEADPHONE_LABELS;
 use sourcery_dsp::peq::{Band, FilterType};
@@ -14,9 +17,7 @@ const IDEAL: usize = 1;
 fn response_db(settings: Settings, rate: f64, freqs: &[f64]) -> Vec<f64> {
     let mut e = Engine::new(&settings);
     e.prepare(rate as f32, 512, 1);
-    let mut x = vec![0.0f32; (1 << 15) + e.latency_samples()];
-    x[0] = 1.0;
-    e.process(&mut [&mut x[..]]);
+    let x = impulse_response(&mut e, 1 << 15);
     frequency_response(&x, rate, freqs)
         .iter()
         .map(|h| 20.0 * h.norm().log10())
