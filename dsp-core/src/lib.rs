@@ -9,12 +9,14 @@
 pub mod amp;
 pub mod analog;
 pub mod analysis;
+pub mod compare;
 pub mod dac;
 pub mod engine;
 pub mod filter;
 pub mod headphones;
 pub mod load;
 pub mod measure;
+pub mod meter;
 pub mod params;
 pub mod peq;
 pub mod presets;

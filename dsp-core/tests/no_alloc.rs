@@ -187,3 +187,66 @@ fn structural_changes_never_allocate_on_the_audio_thread() {
     assert_eq!(allocations(), before, "allocated on the audio thread");
     assert_eq!(deallocations(), frees_before, "freed on the audio thread");
 }
+
+/// The A/B comparator: activating, switching A/B, changing the reference device (a rebuild
+/// on the reference's worker, swapped in on this thread) and deactivating allocate and free
+/// nothing on the audio thread.
+#[test]
+fn comparator_never_allocates_on_the_audio_thread() {
+    use sourcery_dsp::compare::Comparator;
+
+    let main_settings = Settings::default();
+    let mut main = Engine::new(&main_settings);
+    main.prepare(48_000.0, 512, 2);
+    let mut comp = Comparator::new(&Settings {
+        device: 5,
+        ..main_settings
+    });
+    comp.prepare(48_000.0, 512, 2);
+    let mut left = vec![0.1f32; 1500];
+    let mut right = left.clone();
+    let before = allocations();
+    let frees_before = deallocations();
+    let mut run = |main: &mut Engine, comp: &mut Comparator, active: bool, play: bool| {
+        comp.process(main, &mut [&mut left[..], &mut right[..]], active, play);
+    };
+    comp.set_settings(&main_settings, 5);
+    run(&mut main, &mut comp, false, false);
+    // Activate, play B, switch back and forth.
+    for k in 0..8 {
+        run(&mut main, &mut comp, true, k % 2 == 1);
+    }
+    assert!(comp.is_running());
+    // Change the reference device while running: wait for the rebuild and the swap.
+    for device in [1usize, 2, 0] {
+        comp.set_settings(&main_settings, device);
+        let start = std::time::Instant::now();
+        loop {
+            run(&mut main, &mut comp, true, true);
+            if !comp.rebuild_pending() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(1));
+            assert!(start.elapsed().as_secs() < 30, "rebuild did not finish");
+        }
+        assert_eq!(comp.reference().settings().device, device);
+        for k in 0..4 {
+            run(&mut main, &mut comp, true, k % 2 == 0);
+        }
+    }
+    // Deactivate while playing B, and a main setting change on the way.
+    comp.set_settings(
+        &Settings {
+            output_trim_db: -3.0,
+            ..main_settings
+        },
+        0,
+    );
+    for _ in 0..4 {
+        run(&mut main, &mut comp, false, true);
+    }
+    assert!(!comp.is_running());
+    comp.reset();
+    assert_eq!(allocations(), before, "allocated on the audio thread");
+    assert_eq!(deallocations(), frees_before, "freed on the audio thread");
+}
