@@ -5,10 +5,12 @@ use std::num::NonZeroU32;
 use std::sync::Arc;
 
 use nice_plug::prelude::*;
+use sourcery_dsp::compare::Comparator;
 use sourcery_dsp::{Engine, ParamValues, Settings};
 
 pub mod editor;
 pub mod params;
+pub mod shared;
 
 use params::SourceryParams;
 
@@ -16,8 +18,12 @@ use params::SourceryParams;
 pub struct Sourcery {
     params: Arc<SourceryParams>,
     engine: Engine,
-    /// Parameter values last given to the engine.
+    /// The A/B comparison's reference engine, run beside `engine` only while comparing.
+    comparator: Comparator,
+    /// Parameter values last given to the engine, and their settings.
     applied: ParamValues,
+    settings: Settings,
+    sample_rate: f32,
     /// Latency last reported to the host, in samples.
     reported_latency: u32,
 }
@@ -38,13 +44,14 @@ impl Default for Sourcery {
         install_user_presets();
         let params = Arc::new(SourceryParams::default());
         let applied = params.values();
+        let settings = Settings::from_values(&applied);
         Self {
-            engine: Engine::with_custom_load(
-                &Settings::from_values(&applied),
-                params.custom_load.clone(),
-            ),
+            engine: Engine::with_custom_load(&settings, params.custom_load.clone()),
+            comparator: Comparator::new(&settings),
             params,
             applied,
+            settings,
+            sample_rate: 48_000.0,
             reported_latency: 0,
         }
     }
@@ -56,8 +63,11 @@ impl Sourcery {
         let values = self.params.values();
         if values != self.applied {
             self.applied = values;
-            self.engine.set_settings(&Settings::from_values(&values));
+            self.settings = Settings::from_values(&values);
+            self.engine.set_settings(&self.settings);
         }
+        let reference = self.params.shared.reference_device();
+        self.comparator.set_settings(&self.settings, reference);
     }
 }
 
@@ -103,22 +113,26 @@ impl Plugin for Sourcery {
             .main_output_channels
             .map_or(2, NonZeroU32::get) as usize;
         self.applied = self.params.values();
-        self.engine = Engine::with_custom_load(
-            &Settings::from_values(&self.applied),
-            self.params.custom_load.clone(),
-        );
-        self.engine.prepare(
-            buffer_config.sample_rate,
-            buffer_config.max_buffer_size as usize,
-            channels,
-        );
-        self.reported_latency = self.engine.latency_samples() as u32;
+        self.settings = Settings::from_values(&self.applied);
+        self.sample_rate = buffer_config.sample_rate;
+        self.params.shared.set_sample_rate(self.sample_rate);
+        self.engine = Engine::with_custom_load(&self.settings, self.params.custom_load.clone());
+        let max_block = buffer_config.max_buffer_size as usize;
+        self.engine
+            .prepare(buffer_config.sample_rate, max_block, channels);
+        let mut reference = self.settings;
+        reference.device = self.params.shared.reference_device();
+        self.comparator = Comparator::new(&reference);
+        self.comparator
+            .prepare(buffer_config.sample_rate, max_block, channels);
+        self.reported_latency = self.comparator.latency_samples(&self.engine) as u32;
         context.set_latency_samples(self.reported_latency);
         true
     }
 
     fn reset(&mut self) {
         self.engine.reset();
+        self.comparator.reset();
     }
 
     fn process(
@@ -129,13 +143,62 @@ impl Plugin for Sourcery {
     ) -> ProcessStatus {
         // State loads do not re-run `activate`, so parameters are re-read every block.
         self.sync_settings();
-        self.engine.process(buffer.as_slice());
-        let latency = self.engine.latency_samples() as u32;
+        let shared = &self.params.shared;
+        // Levels are measured only while someone can see them.
+        let metering = self.params.editor_state.is_open();
+        let channels = buffer.as_slice();
+        if metering {
+            shared
+                .meters
+                .input
+                .update(&views(channels), self.sample_rate);
+        }
+        let comparing = shared.compare_active();
+        self.comparator.process(
+            &mut self.engine,
+            channels,
+            comparing,
+            shared.play_reference(),
+        );
+        if comparing {
+            shared.set_reference_gain_db(self.comparator.reference_gain_db());
+        }
+        if metering {
+            shared
+                .meters
+                .output
+                .update(&views(channels), self.sample_rate);
+        }
+        let latency = self.comparator.latency_samples(&self.engine) as u32;
         if latency != self.reported_latency {
             self.reported_latency = latency;
             context.set_latency_samples(latency);
         }
         ProcessStatus::Normal
+    }
+}
+
+/// Read-only views of up to two channels, for the meters.
+fn views<'a>(channels: &'a [&'a mut [f32]]) -> ArrayVec<'a> {
+    let mut out = ArrayVec::default();
+    for (slot, channel) in out.slots.iter_mut().zip(channels) {
+        *slot = channel;
+        out.len += 1;
+    }
+    out
+}
+
+/// Up to two channel slices without allocating.
+#[derive(Default)]
+struct ArrayVec<'a> {
+    slots: [&'a [f32]; 2],
+    len: usize,
+}
+
+impl<'a> std::ops::Deref for ArrayVec<'a> {
+    type Target = [&'a [f32]];
+    fn deref(&self) -> &Self::Target {
+        &self.slots[..self.len]
     }
 }
 

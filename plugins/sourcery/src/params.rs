@@ -10,11 +10,16 @@ use std::sync::Arc;
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use sourcery_dsp::headphones::CustomLoad;
+use sourcery_dsp::params::DEVICE_LABELS;
 use sourcery_dsp::{ParamId, ParamKind, ParamSpec, ParamValues, PARAMS};
+
+use crate::shared::Shared;
 
 /// State keys of the imported impedance curve: its file name and its text, verbatim.
 const CUSTOM_LOAD_NAME_KEY: &str = "custom_load_name";
 const CUSTOM_LOAD_TEXT_KEY: &str = "custom_load";
+/// State key of the A/B comparison's reference device (its label).
+const COMPARE_REFERENCE_KEY: &str = "compare_reference";
 
 /// One parameter of the table, as the nice-plug type that fits its kind.
 pub enum TableParam {
@@ -116,6 +121,8 @@ pub struct SourceryParams {
     /// Shared with the engine (and its rebuild worker); survives re-activation.
     pub custom_load: CustomLoad,
     pub editor_state: Arc<EguiEditorState>,
+    /// What the audio thread and the editor share (meters, A/B switches).
+    pub shared: Arc<Shared>,
 }
 
 impl Default for SourceryParams {
@@ -124,6 +131,7 @@ impl Default for SourceryParams {
             table: PARAMS.iter().map(TableParam::from_spec).collect(),
             custom_load: CustomLoad::default(),
             editor_state: crate::editor::default_state(),
+            shared: Arc::new(Shared::default()),
         }
     }
 }
@@ -161,6 +169,9 @@ unsafe impl Params for SourceryParams {
             fields.insert(CUSTOM_LOAD_NAME_KEY.to_owned(), curve.name);
             fields.insert(CUSTOM_LOAD_TEXT_KEY.to_owned(), curve.text);
         }
+        if let Some(label) = DEVICE_LABELS.get(self.shared.reference_device()) {
+            fields.insert(COMPARE_REFERENCE_KEY.to_owned(), (*label).to_owned());
+        }
         fields
     }
 
@@ -177,6 +188,12 @@ unsafe impl Params for SourceryParams {
                 }
             }
             _ => self.custom_load.clear(),
+        }
+        if let Some(i) = fields
+            .get(COMPARE_REFERENCE_KEY)
+            .and_then(|label| DEVICE_LABELS.iter().position(|l| l == label))
+        {
+            self.shared.set_reference_device(i);
         }
     }
 }
@@ -216,7 +233,7 @@ mod tests {
     #[test]
     fn the_imported_curve_round_trips_through_the_state_fields() {
         let params = SourceryParams::default();
-        assert!(params.serialize_fields().is_empty());
+        assert!(!params.serialize_fields().contains_key(CUSTOM_LOAD_TEXT_KEY));
         let zma = "* measured\n20 300 1\n100 480 20\n1000 301 -2\n20000 306 10\n";
         params.custom_load.import("hd600.zma", zma).expect("valid");
         let fields = params.serialize_fields();
@@ -239,5 +256,12 @@ mod tests {
         assert!(restored.custom_load.get().1.is_some());
         restored.deserialize_fields(&BTreeMap::new());
         assert!(restored.custom_load.get().1.is_none());
+
+        // The comparison's reference device travels by label.
+        params.shared.set_reference_device(2);
+        let fields = params.serialize_fields();
+        assert_eq!(fields[COMPARE_REFERENCE_KEY], DEVICE_LABELS[2]);
+        restored.deserialize_fields(&fields);
+        assert_eq!(restored.shared.reference_device(), 2);
     }
 }

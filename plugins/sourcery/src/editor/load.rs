@@ -1,0 +1,358 @@
+//! Load panel: the headphone picker (searchable; factory and user presets), imports of an
+//! impedance curve and of an AutoEQ profile, plots of |Z_L(f)| and of the frequency-response
+//! change the output impedance makes on it, and what the setting means at the ear.
+
+use egui::{RichText, Sense, Stroke};
+use sourcery_dsp::headphones::{self, ResolvedLoad};
+use sourcery_dsp::load::{divider, Complex64};
+use sourcery_dsp::params::{HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
+use sourcery_dsp::settings::{headphone_preset_values, peq_values};
+use sourcery_dsp::ParamId;
+
+use super::files::FileField;
+use super::widgets::{self, colour, MeterDisplay};
+use super::Ctl;
+use crate::params::SourceryParams;
+
+/// Hiss above this SPL (dB(A)) is called audible: the threshold of hearing near 1–4 kHz
+/// is about 0 dB SPL.
+pub const AUDIBLE_HISS_DB_SPL: f64 = 0.0;
+
+#[derive(Default)]
+pub(super) struct LoadState {
+    pub search: String,
+    curve_file: FileField,
+    peq_file: FileField,
+    plot: Option<Plot>,
+}
+
+/// The plotted curves and what they were computed for.
+struct Plot {
+    key: PlotKey,
+    /// |Z_L| (Ω) at log-spaced frequencies.
+    z: Vec<(f64, f64)>,
+    /// The divider's response re 1 kHz (dB).
+    deviation: Vec<(f64, f64)>,
+}
+
+/// What the plotted curves depend on.
+#[derive(Debug, Clone, Copy, PartialEq)]
+struct PlotKey {
+    headphone: usize,
+    load_ohms: f32,
+    z_out: f64,
+    generation: u64,
+}
+
+/// The load of a setting as a function of frequency (`None`: Custom with no curve yet, which
+/// plays as the resistor).
+fn load_of(headphone: usize, load_ohms: f32, params: &SourceryParams) -> ResolvedLoad {
+    let resistor = || {
+        ResolvedLoad::Network(
+            sourcery_dsp::load::network::Network::parse(&format!(
+                "R({})",
+                load_ohms.clamp(1.0, 600.0)
+            ))
+            .expect("a resistor parses"),
+        )
+    };
+    match headphone {
+        HEADPHONE_RESISTIVE => resistor(),
+        HEADPHONE_CUSTOM => match params.custom_load.get().1 {
+            Some(c) => ResolvedLoad::Curve(c.curve),
+            None => resistor(),
+        },
+        index => headphones::by_index(index)
+            .map(|h| ResolvedLoad::Network(h.network.clone()))
+            .unwrap_or_else(resistor),
+    }
+}
+
+impl LoadState {
+    pub(super) fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctl: &Ctl,
+        params: &SourceryParams,
+        input: &MeterDisplay,
+        status: &mut String,
+    ) {
+        let s = ctl.settings;
+        ui.columns(2, |cols| {
+            let ui = &mut cols[0];
+            ui.strong("Headphone");
+            ui.add(
+                egui::TextEdit::singleline(&mut self.search)
+                    .id_salt("headphone-search")
+                    .hint_text("search…"),
+            );
+            let needle = self.search.trim().to_lowercase();
+            egui::ScrollArea::vertical()
+                .id_salt("headphone-list")
+                .max_height(200.0)
+                .show(ui, |ui| {
+                    for (i, label) in HEADPHONE_LABELS.iter().enumerate() {
+                        let detail = headphones::by_index(i).map(|h| {
+                            let z = h
+                                .nominal_ohms
+                                .map_or(String::new(), |z| format!("{z:.0} Ω"));
+                            (h.name.clone(), format!("{} {z}", h.drivers))
+                        });
+                        let name = detail.as_ref().map_or(label.to_string(), |d| d.0.clone());
+                        let hay = format!(
+                            "{} {}",
+                            name.to_lowercase(),
+                            detail.as_ref().map_or("", |d| d.1.as_str()).to_lowercase()
+                        );
+                        if !needle.is_empty() && !hay.contains(&needle) {
+                            continue;
+                        }
+                        let response = ui.selectable_label(s.headphone == i, &name);
+                        let response = match &detail {
+                            Some(d) => response.on_hover_text(&d.1),
+                            None => response,
+                        };
+                        if response.clicked() && s.headphone != i {
+                            ctl.set(ParamId::Headphone, i as f32);
+                        }
+                    }
+                    // User files beyond the host's list: shown, not selectable (see README).
+                    for h in headphones::catalogue()
+                        .iter()
+                        .filter(|h| h.slot >= HEADPHONE_LABELS.len())
+                    {
+                        ui.add_enabled(false, egui::Button::selectable(false, h.name.as_str()))
+                            .on_disabled_hover_text(
+                                "A user preset with a new slot: the host's list is fixed when \
+                                 the plugin loads. Give the file a factory slot to replace one.",
+                            );
+                    }
+                });
+            ui.horizontal(|ui| {
+                if ui
+                    .button("Load its PEQ preset")
+                    .on_hover_text(
+                        "Sets the headphone and its own PEQ (e.g. AutoEQ), or a flat PEQ",
+                    )
+                    .clicked()
+                {
+                    *status = match headphone_preset_values(s.headphone) {
+                        Some(values) => {
+                            for (id, value) in values {
+                                ctl.set(id, value);
+                            }
+                            format!("Loaded the preset of {}.", HEADPHONE_LABELS[s.headphone])
+                        }
+                        None => "Resistive and Custom have no preset.".to_owned(),
+                    };
+                }
+                if s.headphone == HEADPHONE_RESISTIVE {
+                    ui.label("R");
+                    ctl.slider(ui, ParamId::LoadOhms, 1);
+                }
+            });
+            if let Some(h) = headphones::by_index(s.headphone) {
+                ui.label(
+                    RichText::new(format!(
+                        "{}{}",
+                        h.figures,
+                        if h.modelled {
+                            " · impedance modelled, not measured"
+                        } else {
+                            ""
+                        }
+                    ))
+                    .small()
+                    .weak(),
+                );
+            }
+            ui.add_space(6.0);
+            ui.strong("Import an impedance curve (REW .zma, CSV)");
+            if self
+                .curve_file
+                .show(ui, "curve-file", &["zma", "csv", "txt"], "Import")
+            {
+                let path = std::path::PathBuf::from(self.curve_file.path.trim());
+                *status = match params.custom_load.import_file(&path) {
+                    Ok(()) => {
+                        ctl.set(ParamId::Headphone, HEADPHONE_CUSTOM as f32);
+                        format!(
+                            "Imported {}; playing it as \"Custom (imported)\".",
+                            path.display()
+                        )
+                    }
+                    Err(e) => e.to_string(),
+                };
+            }
+            ui.strong("Import an AutoEQ / EqualizerAPO profile");
+            if self.peq_file.show(ui, "autoeq-file", &["txt"], "Import") {
+                let path = std::path::PathBuf::from(self.peq_file.path.trim());
+                *status = match super::peq::read_apo(&path) {
+                    Ok(peq) => {
+                        for (id, value) in peq_values(&peq) {
+                            ctl.set(id, value);
+                        }
+                        format!("PEQ imported from {}", path.display())
+                    }
+                    Err(e) => e,
+                };
+            }
+            ui.add_space(6.0);
+            self.readouts(ui, ctl, input);
+
+            let ui = &mut cols[1];
+            self.plots(ui, ctl, params);
+        });
+    }
+
+    fn readouts(&self, ui: &mut egui::Ui, ctl: &Ctl, input: &MeterDisplay) {
+        let s = ctl.settings;
+        ui.strong("At the ear");
+        let Some(r) = s.spl_report() else {
+            ui.label(RichText::new("No published sensitivity for this load: no SPL.").weak());
+            return;
+        };
+        egui::Grid::new("spl-grid")
+            .num_columns(2)
+            .striped(true)
+            .show(ui, |ui| {
+                ui.label("SPL of a 0 dBFS sine");
+                ui.label(format!("{:.1} dB SPL", r.spl_full_scale_db));
+                ui.end_row();
+                ui.label("Hiss");
+                ui.label(if r.noise_spl_db.is_finite() {
+                    format!("{:.1} dB(A) SPL", r.noise_spl_db)
+                } else {
+                    "none".to_owned()
+                });
+                ui.end_row();
+                ui.label("Clip headroom");
+                ui.label(if r.headroom_db.is_finite() {
+                    format!("{:+.1} dB re 0 dBFS", r.headroom_db)
+                } else {
+                    "no limit".to_owned()
+                });
+                ui.end_row();
+                ui.label("Loudest clean SPL");
+                ui.label(format!("{:.1} dB SPL", r.max_spl_db));
+                ui.end_row();
+            });
+        if r.noise_spl_db > AUDIBLE_HISS_DB_SPL {
+            ui.colored_label(
+                colour::WARN,
+                format!(
+                    "! Audible hiss: {:.1} dB(A) SPL is above the threshold of hearing.",
+                    r.noise_spl_db
+                ),
+            );
+        }
+        if r.headroom_db < 0.0 {
+            ui.colored_label(
+                colour::WARN,
+                format!(
+                    "! The amp clips {:.1} dB below full scale at this gain and volume.",
+                    -r.headroom_db
+                ),
+            );
+        }
+        let peak_db = f64::from(widgets::db(input.hold[0].max(input.hold[1])));
+        if r.headroom_db.is_finite()
+            && input.hold[0].max(input.hold[1]) > 0.0
+            && peak_db > r.headroom_db
+        {
+            ui.colored_label(
+                colour::CLIP,
+                format!(
+                    "! Clipping now: the input peaks at {peak_db:+.1} dBFS, above the amp's \
+                     {:+.1} dBFS.",
+                    r.headroom_db
+                ),
+            );
+        }
+    }
+
+    fn plots(&mut self, ui: &mut egui::Ui, ctl: &Ctl, params: &SourceryParams) {
+        let s = ctl.settings;
+        let key = PlotKey {
+            headphone: s.headphone,
+            load_ohms: s.load_ohms,
+            z_out: s.z_out_ohms(),
+            generation: params.custom_load.generation(),
+        };
+        if self.plot.as_ref().map(|p| p.key) != Some(key) {
+            let load = load_of(s.headphone, s.load_ohms, params);
+            let freqs = widgets::log_freqs(20.0, 20_000.0, 240);
+            let z: Vec<(f64, f64)> = freqs
+                .iter()
+                .map(|&f| (f, load.impedance(f).norm()))
+                .collect();
+            let h = |f: f64| divider(load.impedance(f), key.z_out);
+            let h_1k: Complex64 = h(1000.0);
+            let dev: Vec<(f64, f64)> = freqs
+                .iter()
+                .map(|&f| (f, 20.0 * (h(f).norm() / h_1k.norm()).log10()))
+                .collect();
+            self.plot = Some(Plot {
+                key,
+                z,
+                deviation: dev,
+            });
+        }
+        let Some(Plot {
+            key,
+            z,
+            deviation: dev,
+        }) = &self.plot
+        else {
+            return;
+        };
+        ui.strong("|Z_L(f)|");
+        let z_min = z.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
+        let z_max = z.iter().map(|p| p.1).fold(0.0, f64::max);
+        let lo = 10f64.powf((z_min * 0.8).max(0.5).log10().floor());
+        let hi = 10f64.powf((z_max * 1.25).log10().ceil());
+        let (_, axis) = widgets::graph(ui, 190.0, Sense::hover(), (20.0, 20_000.0), (lo, hi), true);
+        let mut ticks = Vec::new();
+        let mut d = lo;
+        while d <= hi * 1.001 {
+            ticks.extend([d, 2.0 * d, 5.0 * d]);
+            d *= 10.0;
+        }
+        ticks.retain(|&t| t <= hi * 1.001);
+        axis.draw_grid(ui, &ticks, "Ω");
+        axis.draw_curve(ui, z, Stroke::new(2.0, colour::CURVE));
+        ui.add_space(4.0);
+        ui.strong(format!(
+            "Response change from Z_out = {:.2} Ω (dB re 1 kHz)",
+            key.z_out
+        ));
+        let worst = dev.iter().map(|p| p.1.abs()).fold(0.0, f64::max);
+        let span = if worst < 0.5 {
+            0.5
+        } else if worst < 1.0 {
+            1.0
+        } else if worst < 3.0 {
+            3.0
+        } else {
+            (worst * 1.2).ceil()
+        };
+        let (_, axis) = widgets::graph(
+            ui,
+            170.0,
+            Sense::hover(),
+            (20.0, 20_000.0),
+            (-span, span),
+            false,
+        );
+        let step = span / 2.0;
+        axis.draw_grid(ui, &[-span, -step, 0.0, step, span], "");
+        axis.draw_curve(ui, dev, Stroke::new(2.0, colour::CURVE_B));
+        ui.label(
+            RichText::new(format!(
+                "20·log10|Z_L/(Z_L+Z_out)| re 1 kHz; largest change {worst:.2} dB"
+            ))
+            .small()
+            .weak(),
+        );
+    }
+}

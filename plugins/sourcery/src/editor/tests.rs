@@ -1,0 +1,409 @@
+//! Interaction tests of the editor with egui_kittest: clicks and drags go through egui's
+//! input, parameter changes through nice-plug's `ParamSetter` into a stand-in host that
+//! applies them to the real parameter objects and records the gestures.
+
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use egui::{vec2, Pos2};
+use egui_kittest::kittest::Queryable;
+use egui_kittest::Harness;
+use nice_plug::context::gui::{GuiContext, GuiContextInner};
+use nice_plug::context::PluginApi;
+use nice_plug::params::internals::ParamPtr;
+use nice_plug::plugin::PluginState;
+use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS};
+use sourcery_dsp::ParamId;
+
+use super::character::RUNNING_WORKERS;
+use super::compare::Listen;
+use super::peq::{band_param, node_value};
+use super::{Panel, SourceryEditor, WINDOW_SIZE};
+use crate::params::SourceryParams;
+
+/// A host that applies every change at once and logs the gestures.
+#[derive(Default)]
+struct TestHost {
+    /// ("begin" | "set" | "end", parameter name).
+    log: Mutex<Vec<(&'static str, String)>>,
+}
+
+impl TestHost {
+    fn count(&self, what: &str) -> usize {
+        self.log
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(w, _)| *w == what)
+            .count()
+    }
+}
+
+impl GuiContextInner for TestHost {
+    fn plugin_api(&self) -> PluginApi {
+        PluginApi::Clap
+    }
+
+    unsafe fn raw_begin_set_parameter(&self, param: ParamPtr) {
+        let name = unsafe { param.name() }.to_owned();
+        self.log.lock().unwrap().push(("begin", name));
+    }
+
+    unsafe fn raw_set_parameter_normalized(&self, param: ParamPtr, normalized: f32) {
+        let name = unsafe { param.name() }.to_owned();
+        self.log.lock().unwrap().push(("set", name));
+        // SAFETY: the parameters outlive the editor in every test.
+        unsafe {
+            param._internal_set_normalized_value(normalized);
+        }
+    }
+
+    unsafe fn raw_end_set_parameter(&self, param: ParamPtr) {
+        let name = unsafe { param.name() }.to_owned();
+        self.log.lock().unwrap().push(("end", name));
+    }
+
+    fn get_state(&self) -> PluginState {
+        unimplemented!("the editor does not read the state")
+    }
+
+    fn set_state(&self, _state: PluginState) {}
+
+    fn request_restart(&self) {}
+}
+
+struct Fixture {
+    params: Arc<SourceryParams>,
+    host: Arc<TestHost>,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self {
+            params: Arc::new(SourceryParams::default()),
+            host: Arc::new(TestHost::default()),
+        }
+    }
+
+    fn gui(&self) -> GuiContext {
+        GuiContext::new(self.host.clone())
+    }
+
+    /// Set a parameter as the host would (outside the editor).
+    fn set(&self, id: ParamId, value: f32) {
+        let gui = self.gui();
+        let setter = gui.param_setter();
+        match self.params.get(id) {
+            crate::params::TableParam::Float(p) => setter.set_parameter(p, value),
+            crate::params::TableParam::Int(p) => setter.set_parameter(p, value as i32),
+            crate::params::TableParam::Bool(p) => setter.set_parameter(p, value >= 0.5),
+        }
+    }
+
+    fn get(&self, id: ParamId) -> f32 {
+        self.params.values().get(id)
+    }
+
+    fn harness(&self, panel: Panel) -> Harness<'static, SourceryEditor> {
+        let mut editor = SourceryEditor::new(self.params.clone());
+        editor.open(self.gui());
+        editor.set_panel(panel);
+        let mut harness = Harness::builder()
+            .with_size(vec2(WINDOW_SIZE.0 as f32, WINDOW_SIZE.1 as f32))
+            .with_step_dt(1.0 / 60.0)
+            .build_ui_state(|ui, editor: &mut SourceryEditor| editor.draw(ui), editor);
+        if panel == Panel::Character {
+            // The spinner repaints until the worker answers.
+            harness.run_steps(3);
+        } else {
+            harness.run();
+        }
+        harness
+    }
+}
+
+/// Steps until `done` holds (the character worker runs on its own thread).
+fn run_until(
+    harness: &mut Harness<'static, SourceryEditor>,
+    timeout: Duration,
+    done: impl Fn(&SourceryEditor) -> bool,
+) {
+    let start = Instant::now();
+    while !done(harness.state()) {
+        assert!(start.elapsed() < timeout, "timed out after {timeout:?}");
+        std::thread::sleep(Duration::from_millis(20));
+        harness.step();
+    }
+    harness.run_steps(2);
+}
+
+#[test]
+fn source_panel_sets_device_output_gain_and_volume() {
+    let f = Fixture::new();
+    let mut harness = f.harness(Panel::Source);
+    assert_eq!(f.get(ParamId::Device), 0.0);
+
+    harness.get_by_label("FiiO K7").click();
+    harness.run();
+    assert_eq!(f.get(ParamId::Device) as usize, 2, "{}", DEVICE_LABELS[2]);
+    harness.get_by_label("BAL").click();
+    harness.get_by_label("High").click();
+    harness.run();
+    assert_eq!(f.get(ParamId::Output), 1.0);
+    assert_eq!(f.get(ParamId::Gain), 2.0);
+    // The K7's own law reads on the knob: 50 % is −60 dB there.
+    harness.get_by_label_contains("50 %  ·  -60.0 dB");
+
+    // Dragging the knob up 40 px raises the volume by 20 % in one gesture.
+    let knob = harness.get_by_label_contains("50 %  ·").rect().center();
+    let before = f.host.count("begin");
+    harness.hover_at(knob);
+    harness.drag_at(knob);
+    harness.step();
+    for dy in [10.0, 20.0, 30.0, 40.0] {
+        harness.hover_at(knob - vec2(0.0, dy));
+        harness.step();
+    }
+    harness.drop_at(knob - vec2(0.0, 40.0));
+    harness.run();
+    let volume = f.get(ParamId::Volume);
+    assert!((volume - 70.0).abs() < 2.0, "volume {volume}");
+    assert_eq!(f.host.count("begin") - before, 1, "one gesture");
+    assert_eq!(f.host.count("begin"), f.host.count("end"));
+}
+
+/// The screen position of band `b`'s node on the PEQ graph.
+fn node_pos(harness: &Harness<'static, SourceryEditor>, f: &Fixture, b: usize) -> Pos2 {
+    let axis = harness.state().peq.axis.expect("graph drawn");
+    let settings = sourcery_dsp::Settings::from_values(&f.params.values());
+    let (freq, gain) = node_value(&settings.peq, b);
+    axis.point(freq, gain)
+}
+
+#[test]
+fn dragging_a_peq_node_sets_its_frequency_and_gain() {
+    let f = Fixture::new();
+    f.set(band_param(0, 0), 1.0);
+    f.set(band_param(0, 2), 1000.0);
+    f.set(band_param(0, 3), 0.0);
+    let mut harness = f.harness(Panel::Peq);
+    let start = node_pos(&harness, &f, 0);
+    let axis = harness.state().peq.axis.unwrap();
+    let target = axis.point(4000.0, 6.0);
+    let begins = f.host.count("begin");
+
+    harness.hover_at(start);
+    harness.drag_at(start);
+    harness.step();
+    for i in 1..=8 {
+        harness.hover_at(start + (target - start) * (i as f32 / 8.0));
+        harness.step();
+    }
+    harness.drop_at(target);
+    harness.run();
+
+    let freq = f.get(band_param(0, 2));
+    let gain = f.get(band_param(0, 3));
+    // One pixel is 0.6 % in frequency and 0.07 dB in gain at this size; the editor rounds
+    // to 3 significant digits and 0.1 dB.
+    assert!((freq / 4000.0 - 1.0).abs() < 0.01, "freq {freq}");
+    assert!((gain - 6.0).abs() < 0.15, "gain {gain}");
+    // Frequency and gain each changed inside one gesture.
+    assert_eq!(f.host.count("begin") - begins, 2);
+    assert_eq!(f.host.count("begin"), f.host.count("end"));
+    // The summed curve the editor draws is the DSP's response: +6 dB at the node.
+    let peq = sourcery_dsp::Settings::from_values(&f.params.values()).peq;
+    let at_node = 20.0 * peq.response(f64::from(freq), 48_000.0).norm().log10();
+    assert!((at_node - f64::from(gain)).abs() < 1e-6, "{at_node}");
+
+    // A double-click switches the band off.
+    let node = node_pos(&harness, &f, 0);
+    harness.hover_at(node);
+    harness.step();
+    assert_eq!(f.get(band_param(0, 0)), 1.0);
+    for _ in 0..2 {
+        for pressed in [true, false] {
+            harness.event(egui::Event::PointerButton {
+                pos: node,
+                button: egui::PointerButton::Primary,
+                pressed,
+                modifiers: egui::Modifiers::NONE,
+            });
+        }
+        harness.step();
+    }
+    harness.run();
+    assert_eq!(
+        f.get(band_param(0, 0)),
+        0.0,
+        "double-click switches band 1 off"
+    );
+}
+
+#[test]
+fn abx_scores_the_answers_and_reports_the_p_value() {
+    let f = Fixture::new();
+    let mut harness = f.harness(Panel::Compare);
+    let shared = f.params.shared.clone();
+
+    // A/B: "Compare" starts the reference; B plays it.
+    harness.get_by_label("Compare A/B").click();
+    harness.run();
+    assert!(shared.compare_active());
+    assert!(!shared.play_reference());
+    harness.get_by_label("B").click();
+    harness.run();
+    assert!(shared.play_reference());
+    harness.get_by_label("A").click();
+    harness.run();
+    assert!(!shared.play_reference());
+    harness.get_by_label("Compare A/B").click();
+    harness.run();
+    assert!(!shared.compare_active());
+
+    // ABX, 8 trials: right on all but the first.
+    harness.state_mut().compare.trials = 8;
+    harness.state_mut().compare.start_abx(Some(2026));
+    harness.run();
+    for trial in 0..8 {
+        let x_is_b = harness
+            .state()
+            .compare
+            .abx
+            .as_ref()
+            .unwrap()
+            .x_is_b()
+            .unwrap();
+        // What plays is X (the reference runs, and plays exactly when X is B).
+        assert_eq!(harness.state().compare.listen, Listen::X);
+        assert!(shared.compare_active());
+        assert_eq!(shared.play_reference(), x_is_b, "trial {trial}");
+        // The screen never says which X is.
+        assert!(harness.query_by_label_contains("X was").is_none());
+        let answer_b = if trial == 0 { !x_is_b } else { x_is_b };
+        harness
+            .get_by_label(if answer_b { "X is B" } else { "X is A" })
+            .click();
+        harness.run();
+    }
+    harness.get_by_label("Score: 7 / 8");
+    // P(K ≥ 7 | n = 8, ½) = (8 + 1)/256 = 0.0352.
+    harness.get_by_label_contains("p = 0.0352");
+    let abx = harness.state().compare.abx.as_ref().unwrap();
+    assert!((abx.p_value() - 9.0 / 256.0).abs() < 1e-12);
+    // Finished: the reference stops.
+    assert!(!shared.compare_active());
+}
+
+#[test]
+fn load_panel_searches_selects_and_warns() {
+    let f = Fixture::new();
+    f.set(ParamId::Device, 2.0); // FiiO K7
+    let mut harness = f.harness(Panel::Load);
+    harness.state_mut().load.search = "androm".to_owned();
+    harness.run();
+    assert!(harness.query_by_label("Sennheiser HD600").is_none());
+    harness.get_by_label("Campfire Andromeda 2020").click();
+    harness.run();
+    let andromeda = HEADPHONE_LABELS
+        .iter()
+        .position(|l| *l == "Campfire Andromeda 2020")
+        .unwrap();
+    assert_eq!(f.get(ParamId::Headphone) as usize, andromeda);
+    // The K7's hiss into a 122.5 dB/mW IEM is audible (issue 4: +28 dB SPL(A) at low gain).
+    harness.get_by_label_contains("Audible hiss");
+}
+
+#[test]
+fn meters_show_what_the_audio_thread_measured() {
+    let f = Fixture::new();
+    let mut harness = f.harness(Panel::Source);
+    let sine: Vec<f32> = (0..4800)
+        .map(|i| 0.5 * (std::f32::consts::TAU * 1000.0 * i as f32 / 48_000.0).sin())
+        .collect();
+    f.params
+        .shared
+        .meters
+        .output
+        .update(&[&sine[..], &sine[..]], 48_000.0);
+    harness.step();
+    harness.run();
+    let hold = harness.state().meters_out.hold;
+    assert!((hold[0] - 0.5).abs() < 1e-3, "{hold:?}");
+    harness.get_by_label("-6.0");
+    assert!(!harness.state().meters_out.clipped);
+    f.params
+        .shared
+        .meters
+        .output
+        .update(&[&[1.0f32][..]], 48_000.0);
+    harness.step();
+    assert!(harness.state().meters_out.clipped);
+}
+
+#[test]
+fn character_panel_measures_the_model() {
+    let f = Fixture::new();
+    // The conditions of the K13's published THD+N: high gain, full volume, 32 Ω.
+    f.set(ParamId::Gain, 2.0);
+    f.set(ParamId::Volume, 100.0);
+    f.set(
+        ParamId::Headphone,
+        sourcery_dsp::params::HEADPHONE_RESISTIVE as f32,
+    );
+    f.set(ParamId::LoadOhms, 32.0);
+    let mut harness = f.harness(Panel::Character);
+    run_until(&mut harness, Duration::from_secs(60), |e| {
+        e.character.is_current()
+    });
+    let (job, c) = harness.state().character.result.clone().unwrap();
+    assert_eq!(job.level_dbfs, -6.0);
+    assert_eq!(
+        job.settings,
+        sourcery_dsp::Settings::from_values(&f.params.values())
+    );
+    // What the panel shows is the model measured offline: the same numbers as
+    // `measure::character` (deterministic: fixed ladder unit, seeded noise).
+    let direct = sourcery_dsp::measure::character(&job.settings, 48_000.0, -6.0);
+    assert_eq!(c.thd.harmonics_dbc, direct.thd.harmonics_dbc);
+    assert_eq!(c.thd.thd_n_db, direct.thd.thd_n_db);
+    // Within 4 dB of the K13's published 0.0173 % at −6 dBFS [seed 002]. (The conformance
+    // table reads −75.0 dB at a peak of exactly 0.5; at −6.00 dBFS this ladder unit reads
+    // 0.026 %: an R2R's distortion depends on which codes the peaks reach.)
+    let error_db = 20.0 * (c.thd.thd_n_percent / 0.0173).log10();
+    assert!(error_db.abs() < 4.0, "THD+N {:.4} %", c.thd.thd_n_percent);
+    harness.get_by_label_contains("THD+N");
+    assert_eq!(c.thd.harmonics_dbc.len(), 8);
+}
+
+#[test]
+fn survives_twenty_open_close_cycles() {
+    let f = Fixture::new();
+    let mut editor = SourceryEditor::new(f.params.clone());
+    for cycle in 0..20 {
+        editor.open(f.gui());
+        let panel = Panel::ALL[cycle % Panel::ALL.len()];
+        editor.set_panel(panel);
+        if panel == Panel::Compare {
+            editor.compare.active = true;
+        }
+        let mut harness = Harness::builder()
+            .with_size(vec2(WINDOW_SIZE.0 as f32, WINDOW_SIZE.1 as f32))
+            .build_ui_state(|ui, editor: &mut SourceryEditor| editor.draw(ui), editor);
+        harness.run_steps(3);
+        harness.get_by_label("Sourcery");
+        editor = harness.into_state();
+        editor.close();
+        assert!(!f.params.shared.compare_active(), "cycle {cycle}");
+    }
+    // Every character worker ends once its window is gone.
+    let start = Instant::now();
+    while RUNNING_WORKERS.load(Ordering::Acquire) > 0 {
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "workers still running"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
