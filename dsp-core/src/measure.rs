@@ -515,6 +515,40 @@ pub struct Character {
     pub impulse_nos: Vec<f32>,
     pub impulse_start_os: usize,
     pub impulse_start_nos: usize,
+    /// The same impulses in the analog domain, before the decimator, at `analog_rate_hz`:
+    /// from [`ANALOG_PRE_S`] before the peak to [`ANALOG_POST_S`] after it, scaled so that
+    /// each response's area is one host-rate sample (a NOS hold pulse is 1 high).
+    pub analog_rate_hz: f64,
+    pub analog_os: Vec<f32>,
+    pub analog_nos: Vec<f32>,
+}
+
+/// Time shown before the analog impulse's peak (s).
+pub const ANALOG_PRE_S: f64 = 0.25e-3;
+/// Time shown after the analog impulse's peak (s).
+pub const ANALOG_POST_S: f64 = 0.75e-3;
+
+/// The analog-domain response the stage left after `impulse_response` (see
+/// [`Character::analog_os`]).
+fn analog_window(e: &Engine) -> (Vec<f32>, f64) {
+    let Some(dac) = e.dac() else {
+        return (Vec::new(), 0.0);
+    };
+    let k = dac.oversampling();
+    let analog_rate = f64::from(e.sample_rate()) * k as f64;
+    let a = dac.analog(0);
+    let area: f64 = a.iter().map(|&v| f64::from(v)).sum::<f64>() / k as f64;
+    let peak = impulse_peak(a);
+    let start = peak.saturating_sub((ANALOG_PRE_S * analog_rate) as usize);
+    let end = (peak + (ANALOG_POST_S * analog_rate) as usize).min(a.len());
+    let scale = if area.abs() > 1e-12 { 1.0 / area } else { 0.0 };
+    (
+        a[start..end]
+            .iter()
+            .map(|&v| (f64::from(v) * scale) as f32)
+            .collect(),
+        analog_rate,
+    )
 }
 
 /// THD+N and H2–H9 of a 1 kHz sine at `level_dbfs` with `settings` as given, and the OS and
@@ -533,7 +567,8 @@ pub fn character(settings: &Settings, rate: f64, level_dbfs: f64) -> Character {
             ..small_signal(settings)
         });
         let (ir, start, _) = impulse_window(&mut e);
-        (ir, start)
+        let (analog, analog_rate) = analog_window(&e);
+        (ir, start, analog, analog_rate)
     };
     let (own, other) = match settings.dac_mode {
         DacMode::Os => (DacMode::Os, DacMode::Nos),
@@ -541,7 +576,10 @@ pub fn character(settings: &Settings, rate: f64, level_dbfs: f64) -> Character {
     };
     let first = window(own);
     let second = window(other);
-    let ((impulse_os, impulse_start_os), (impulse_nos, impulse_start_nos)) = match own {
+    let (
+        (impulse_os, impulse_start_os, analog_os, analog_rate_hz),
+        (impulse_nos, impulse_start_nos, analog_nos, _),
+    ) = match own {
         DacMode::Os => (first, second),
         DacMode::Nos => (second, first),
     };
@@ -553,6 +591,9 @@ pub fn character(settings: &Settings, rate: f64, level_dbfs: f64) -> Character {
         impulse_nos,
         impulse_start_os,
         impulse_start_nos,
+        analog_rate_hz,
+        analog_os,
+        analog_nos,
     }
 }
 
@@ -1014,6 +1055,41 @@ mod tests {
     /// length: only the engine's history differs), Ideal is clean, and the NOS impulse has
     /// no pre-ringing where the OS filter's does — with the minimum-phase decimator: the
     /// default linear-phase decimator pre-rings in NOS too (1.7e-2 for the K13 at 48 kHz).
+    #[test]
+    fn analog_impulses_show_the_hold_and_the_os_ringing() {
+        // The K13 at 48 kHz: NOS holds each sample for one host period (K analog samples);
+        // OS runs its chip filter first.
+        let rate = 48_000.0;
+        let c = character(&Settings::default(), rate, -6.0);
+        let k = (c.analog_rate_hz / rate).round() as usize;
+        let peak = |a: &[f32]| a.iter().fold(0.0f32, |m, v| m.max(*v));
+        let pre = |a: &[f32]| {
+            let p = impulse_peak(a);
+            let mut start = p;
+            while start > 0 && a[start - 1] < a[start] {
+                start -= 1;
+            }
+            a[..start].iter().fold(0.0f32, |m, v| m.max(v.abs()))
+        };
+        let nos_peak = peak(&c.analog_nos);
+        let wide = c.analog_nos.iter().filter(|&&v| v > nos_peak / 2.0).count();
+        println!(
+            "analog {:.0} Hz (K = {k}): NOS pulse height {nos_peak:.4}, {wide} samples above half, \
+             pre-ringing {:.2e}; OS peak {:.4}, pre-ringing {:.2e}",
+            c.analog_rate_hz,
+            pre(&c.analog_nos),
+            peak(&c.analog_os),
+            pre(&c.analog_os)
+        );
+        // One hold period wide at half height (±1 analog sample: the analog low-pass
+        // rounds the corners).
+        assert!(wide.abs_diff(k) <= 1, "{wide} samples, K = {k}");
+        // The OS chip filter rings before its peak; the NOS path barely does (what is left
+        // is the rounding of the pulse's leading edge): > 50× less.
+        assert!(pre(&c.analog_os) > 1e-2);
+        assert!(pre(&c.analog_os) > 50.0 * pre(&c.analog_nos));
+    }
+
     #[test]
     fn character_matches_measure_and_shows_the_impulses() {
         let rate = 48_000.0;

@@ -414,6 +414,8 @@ pub struct DacStage {
     conv_buf: Vec<f32>,
     /// One analog-domain buffer per channel (K·max_block).
     analog_bufs: Vec<Vec<f32>>,
+    /// Samples of `analog_bufs` the last chunk filled.
+    analog_len: usize,
     latency: usize,
     /// Gain of the chain at 1 kHz (linear), measured at build time.
     gain_1khz: f64,
@@ -505,6 +507,7 @@ impl DacStage {
             dac_buf: vec![0.0; design.dac_block],
             conv_buf: vec![0.0; design.dac_block * m],
             analog_bufs: vec![vec![0.0; max_block * k]; n_channels],
+            analog_len: 0,
             latency: 0,
             gain_1khz: 1.0,
         }
@@ -618,6 +621,15 @@ impl DacStage {
         self.amp.as_ref()
     }
 
+    /// Channel `ch` of the analog domain (volts across the load, at `oversampling()` times
+    /// the host rate) for the last chunk [`DacStage::process`] handled: what an
+    /// oscilloscope on the headphone would show before the decimator.
+    pub fn analog(&self, ch: usize) -> &[f32] {
+        self.analog_bufs
+            .get(ch)
+            .map_or(&[], |b| &b[..self.analog_len])
+    }
+
     /// |Z_L(1 kHz)| of the load (∞ without one).
     pub fn load_ohms_1khz(&self) -> f64 {
         self.load_ohms_1khz
@@ -636,6 +648,7 @@ impl DacStage {
                 self.render_analog(ch, &buf[start..start + n]);
             }
             self.load_network(n_ch, n * k);
+            self.analog_len = n * k;
             for (ch, buf) in channels[..n_ch].iter_mut().enumerate() {
                 self.return_to_host(ch, &mut buf[start..start + n]);
             }

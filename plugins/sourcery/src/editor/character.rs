@@ -180,8 +180,48 @@ impl CharacterState {
                 .weak(),
             );
             let ui = &mut cols[1];
-            ui.strong("Impulse response: OS vs NOS");
-            impulse_plot(ui, c);
+            ui.strong("Impulse response at the headphone: OS vs NOS");
+            let pre = (sourcery_dsp::measure::ANALOG_PRE_S * c.analog_rate_hz).round();
+            impulse_plot(
+                ui,
+                &c.analog_os,
+                &c.analog_nos,
+                c.analog_rate_hz,
+                pre,
+                240.0,
+            );
+            ui.horizontal(|ui| {
+                ui.colored_label(colour::CURVE, "— OS");
+                ui.colored_label(colour::CURVE_B, "— NOS");
+                ui.label(
+                    RichText::new(format!(
+                        "analog domain, {:.1} kHz, before the decimator; aligned at each peak",
+                        c.analog_rate_hz / 1000.0
+                    ))
+                    .weak(),
+                );
+            });
+            ui.add_space(6.0);
+            ui.strong("…and back at the host rate");
+            // From IMPULSE_PRE_SAMPLES before the peak to 1.5 ms after it.
+            let pre = sourcery_dsp::measure::IMPULSE_PRE_SAMPLES as f64;
+            let shown = (pre + 0.0015 * c.sample_rate_hz).ceil() as usize;
+            impulse_plot(
+                ui,
+                &c.impulse_os[..shown.min(c.impulse_os.len())],
+                &c.impulse_nos[..shown.min(c.impulse_nos.len())],
+                c.sample_rate_hz,
+                pre,
+                150.0,
+            );
+            ui.label(
+                RichText::new(format!(
+                    "{:.1} kHz output: the decimator's band limit shapes both",
+                    c.sample_rate_hz / 1000.0
+                ))
+                .small()
+                .weak(),
+            );
         });
     }
 }
@@ -253,47 +293,45 @@ fn harmonic_bars(ui: &mut egui::Ui, harmonics: &[Option<f64>]) {
     );
 }
 
-/// OS and NOS impulse responses on one time axis (ms re each peak).
-fn impulse_plot(ui: &mut egui::Ui, c: &Character) {
-    let (rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), 240.0), Sense::hover());
+/// Two impulse responses on one time axis (ms re each one's peak): `pre` samples before
+/// the peak, at `rate`.
+fn impulse_plot(ui: &mut egui::Ui, os: &[f32], nos: &[f32], rate: f64, pre: f64, height: f32) {
+    let (rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::hover());
     let plot = Rect::from_min_max(rect.min + vec2(36.0, 8.0), rect.max - vec2(8.0, 20.0));
     let painter = ui.painter_at(rect);
     painter.rect_filled(plot, 4.0, colour::BACKGROUND);
-    let pre = sourcery_dsp::measure::IMPULSE_PRE_SAMPLES as f64;
-    let len = c.impulse_os.len().max(c.impulse_nos.len()).max(2) as f64;
-    let peak = c
-        .impulse_os
+    let len = os.len().max(nos.len()).max(2) as f64;
+    let peak = os
         .iter()
-        .chain(&c.impulse_nos)
+        .chain(nos)
         .fold(0.0f32, |m, v| m.max(v.abs()))
         .max(1e-6);
     let x = |i: f64| plot.left() + ((i / (len - 1.0)) as f32) * plot.width();
-    let y = |v: f32| plot.center().y - v / peak * plot.height() * 0.45;
+    let y = |v: f32| plot.center().y + plot.height() * 0.2 - v / peak * plot.height() * 0.6;
     painter.line_segment(
         [pos2(plot.left(), y(0.0)), pos2(plot.right(), y(0.0))],
         Stroke::new(0.5, colour::GRID),
     );
-    let ms_per_sample = 1000.0 / c.sample_rate_hz;
-    let mut t = -(pre * ms_per_sample).floor();
+    let ms_per_sample = 1000.0 / rate;
+    let span_ms = len * ms_per_sample;
+    let step = if span_ms > 2.0 { 0.5 } else { 0.25 };
+    let mut t = -((pre * ms_per_sample) / step).floor() * step;
     while t <= (len - pre) * ms_per_sample {
         let xi = x(pre + t / ms_per_sample);
         painter.line_segment(
             [pos2(xi, plot.top()), pos2(xi, plot.bottom())],
-            Stroke::new(0.5, colour::GRID),
+            Stroke::new(if t == 0.0 { 1.0 } else { 0.5 }, colour::GRID),
         );
         painter.text(
             pos2(xi, plot.bottom() + 3.0),
             Align2::CENTER_TOP,
-            format!("{t:.0} ms"),
+            format!("{t:.2} ms"),
             FontId::proportional(10.0),
             colour::GRID_TEXT,
         );
-        t += 1.0;
+        t += step;
     }
-    for (ir, col) in [
-        (&c.impulse_os, colour::CURVE),
-        (&c.impulse_nos, colour::CURVE_B),
-    ] {
+    for (ir, col) in [(os, colour::CURVE), (nos, colour::CURVE_B)] {
         let points: Vec<egui::Pos2> = ir
             .iter()
             .enumerate()
@@ -301,15 +339,4 @@ fn impulse_plot(ui: &mut egui::Ui, c: &Character) {
             .collect();
         painter.add(egui::Shape::line(points, Stroke::new(1.5, col)));
     }
-    ui.horizontal(|ui| {
-        ui.colored_label(colour::CURVE, "— OS");
-        ui.colored_label(colour::CURVE_B, "— NOS");
-        ui.label(
-            RichText::new(format!(
-                "{:.1} kHz, aligned at each peak",
-                c.sample_rate_hz / 1000.0
-            ))
-            .weak(),
-        );
-    });
 }
