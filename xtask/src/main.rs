@@ -22,6 +22,9 @@
 //!   [--plots DIR]`: the virtual analyzer (frequency response, THD+N vs level, noise, clip
 //!   point, Z_out effect, impulse/step, latency); `cargo xtask measure --all --markdown`
 //!   writes `docs/conformance.md` (see [`measure`]).
+//! - `cargo xtask screenshots [--out DIR] [--panels source,load,peq,character,compare]
+//!   [--no-build]`: build the standalone application and capture each editor panel as
+//!   `docs/screenshots/<panel>.png` under Xvfb (see [`screenshots`]).
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -31,6 +34,7 @@ use anyhow::{anyhow, bail, Context, Result};
 
 mod measure;
 mod render;
+mod screenshots;
 
 const PLUGIN_PACKAGE: &str = "sourcery";
 const LV2_PACKAGE: &str = "sourcery-lv2";
@@ -50,14 +54,16 @@ fn main() -> Result<()> {
         "peq" => peq(&rest),
         "render" => render::run(&rest),
         "measure" => measure::run(&rest),
+        "screenshots" => screenshots::run(&rest),
         _ => {
             eprintln!(
                 "Usage:\n  cargo xtask bundle sourcery [--release] [cargo build args]\n  \
                  cargo xtask install\n  cargo xtask test [cargo test args]\n  \
                  cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High] \
-                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE\n  {}\n  {}",
+                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE\n  {}\n  {}\n  {}",
                 render::USAGE,
-                measure::USAGE
+                measure::USAGE,
+                screenshots::USAGE
             );
             std::process::exit(2);
         }
