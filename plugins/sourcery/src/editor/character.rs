@@ -195,7 +195,7 @@ impl CharacterState {
                 ui.colored_label(colour::CURVE_B, "— NOS");
                 ui.label(
                     RichText::new(format!(
-                        "analog domain, {:.1} kHz, before the decimator; aligned at each peak",
+                        "{:.0} kHz analog domain, at each peak",
                         c.analog_rate_hz / 1000.0
                     ))
                     .weak(),
@@ -216,7 +216,7 @@ impl CharacterState {
             );
             ui.label(
                 RichText::new(format!(
-                    "{:.1} kHz output: the decimator's band limit shapes both",
+                    "{:.1} kHz output: the decimator band-limits both",
                     c.sample_rate_hz / 1000.0
                 ))
                 .small()
@@ -297,7 +297,7 @@ fn harmonic_bars(ui: &mut egui::Ui, harmonics: &[Option<f64>]) {
 /// the peak, at `rate`.
 fn impulse_plot(ui: &mut egui::Ui, os: &[f32], nos: &[f32], rate: f64, pre: f64, height: f32) {
     let (rect, _) = ui.allocate_exact_size(vec2(ui.available_width(), height), Sense::hover());
-    let plot = Rect::from_min_max(rect.min + vec2(36.0, 8.0), rect.max - vec2(8.0, 20.0));
+    let plot = Rect::from_min_max(rect.min + vec2(20.0, 8.0), rect.max - vec2(24.0, 20.0));
     let painter = ui.painter_at(rect);
     painter.rect_filled(plot, 4.0, colour::BACKGROUND);
     let len = os.len().max(nos.len()).max(2) as f64;
