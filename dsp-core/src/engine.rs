@@ -20,7 +20,7 @@ use crate::headphones::{CustomLoad, LoadSource};
 use crate::peq::Peq;
 use crate::rebuild::{Rebuilder, Request};
 use crate::settings::Settings;
-use crate::util::{db_to_gain, sanitize_sample, LinearRamp, DENORMAL_FLOOR};
+use crate::util::{db_to_gain, sanitize_sample, LinearRamp, MultiDelay, DENORMAL_FLOOR};
 use crate::MAX_CHANNELS;
 
 /// Length of gain ramps and of the bypass crossfade.
@@ -53,7 +53,7 @@ pub struct Engine {
     swap_fade: LinearRamp,
     output: OutputStage,
     /// Latency-compensated copy of the input for bypass: one ring per channel.
-    dry: DryPath,
+    dry: MultiDelay,
     /// The user's imported impedance curve (shared with the plugin and the worker).
     custom: CustomLoad,
     /// `custom`'s generation last seen by the audio thread.
@@ -85,7 +85,7 @@ impl Engine {
             rebuilder: None,
             swap_fade: LinearRamp::new(1.0, 1),
             output: OutputStage::default(),
-            dry: DryPath::default(),
+            dry: MultiDelay::default(),
             custom_generation: custom.generation(),
             custom,
         }
@@ -396,59 +396,6 @@ impl InputConditioner {
     }
 }
 
-/// Delay line for the dry signal, so bypass is time-aligned with the processed path.
-#[derive(Debug, Default)]
-struct DryPath {
-    /// One ring per channel, `max_delay + max_block` long.
-    rings: Vec<Vec<f32>>,
-    delay: usize,
-    max_delay: usize,
-    write: usize,
-}
-
-impl DryPath {
-    fn prepare(&mut self, channels: usize, max_block: usize, max_delay: usize) {
-        self.max_delay = max_delay;
-        self.delay = self.delay.min(max_delay);
-        self.rings = vec![vec![0.0; max_delay + max_block]; channels];
-        self.write = 0;
-    }
-
-    fn set_delay(&mut self, delay: usize) {
-        self.delay = delay.min(self.max_delay);
-    }
-
-    fn reset(&mut self) {
-        for ring in &mut self.rings {
-            ring.fill(0.0);
-        }
-        self.write = 0;
-    }
-
-    /// Store one channel's conditioned input block at the write position.
-    fn push(&mut self, ch: usize, block: &[f32]) {
-        let ring = &mut self.rings[ch];
-        let n = ring.len();
-        for (i, &x) in block.iter().enumerate() {
-            ring[(self.write + i) % n] = x;
-        }
-    }
-
-    /// The dry sample for frame `i` of the current block: the input `delay` frames ago.
-    #[inline]
-    fn get(&self, ch: usize, i: usize) -> f32 {
-        let ring = &self.rings[ch];
-        let n = ring.len();
-        ring[(self.write + i + n - self.delay) % n]
-    }
-
-    fn advance(&mut self, len: usize) {
-        if let Some(n) = self.rings.first().map(Vec::len) {
-            self.write = (self.write + len) % n;
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 struct OutputTargets {
     wet_gain: f32,
@@ -488,7 +435,7 @@ impl OutputStage {
     }
 
     /// `block` holds the prepared channels only (the engine slices it).
-    fn process(&mut self, block: &mut [&mut [f32]], dry: &DryPath, fade: &mut LinearRamp) {
+    fn process(&mut self, block: &mut [&mut [f32]], dry: &MultiDelay, fade: &mut LinearRamp) {
         let len = block.first().map_or(0, |b| b.len());
         if self.gain.is_settled() && self.mix.is_settled() && fade.is_settled() {
             let wet = self.gain.value() * fade.value();

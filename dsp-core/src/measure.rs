@@ -34,7 +34,7 @@ use crate::analysis::{
     AUDIO_BAND_HZ, HARMONICS,
 };
 use crate::dac::stage::DacMode;
-use crate::headphones;
+use crate::headphones::{self, CustomLoad};
 use crate::load::{divider, Complex64};
 use crate::params::{DEVICE_LABELS, HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
 use crate::{Engine, Settings};
@@ -161,6 +161,12 @@ fn engine(settings: &Settings, rate: f64) -> Engine {
     e.prepare(rate as f32, 512, 1);
     e
 }
+
+/// Largest block of [`character`]'s engine: the whole impulse response
+/// ([`IMPULSE_SAMPLES`] + the latency) is processed as one chunk, so the DAC stage's
+/// analog-domain buffer ([`crate::dac::stage::DacStage::analog`], the last chunk only)
+/// holds all of it.
+const CHARACTER_MAX_BLOCK: usize = 1 << 14;
 
 /// The small-signal chain of `settings` (see the module docs).
 fn small_signal(settings: &Settings) -> Settings {
@@ -521,6 +527,10 @@ pub struct Character {
     pub analog_rate_hz: f64,
     pub analog_os: Vec<f32>,
     pub analog_nos: Vec<f32>,
+    /// Samples of `analog_os` and of `analog_nos` before their peaks (analog rate):
+    /// [`ANALOG_PRE_S`] in whole samples. A response whose peak comes sooner after the
+    /// impulse is preceded by zeros (the silence before the impulse), so both share it.
+    pub analog_pre_samples: usize,
 }
 
 /// Time shown before the analog impulse's peak (s).
@@ -528,33 +538,48 @@ pub const ANALOG_PRE_S: f64 = 0.25e-3;
 /// Time shown after the analog impulse's peak (s).
 pub const ANALOG_POST_S: f64 = 0.75e-3;
 
-/// The analog-domain response the stage left after `impulse_response` (see
-/// [`Character::analog_os`]).
-fn analog_window(e: &Engine) -> (Vec<f32>, f64) {
+/// The analog-domain response the stage left after `impulse_response` of `processed`
+/// host-rate samples, processed as one chunk (see [`Character::analog_os`]): the window,
+/// the analog rate and the samples in the window before the peak.
+fn analog_window(e: &Engine, processed: usize) -> (Vec<f32>, f64, usize) {
     let Some(dac) = e.dac() else {
-        return (Vec::new(), 0.0);
+        return (Vec::new(), 0.0, 0);
     };
     let k = dac.oversampling();
     let analog_rate = f64::from(e.sample_rate()) * k as f64;
     let a = dac.analog(0);
+    // The stage keeps only its last chunk: it must be the whole response.
+    debug_assert_eq!(
+        a.len(),
+        processed * k,
+        "the impulse response was not one chunk"
+    );
     let area: f64 = a.iter().map(|&v| f64::from(v)).sum::<f64>() / k as f64;
     let peak = impulse_peak(a);
-    let start = peak.saturating_sub((ANALOG_PRE_S * analog_rate) as usize);
+    let pre = (ANALOG_PRE_S * analog_rate) as usize;
+    let start = peak.saturating_sub(pre);
     let end = (peak + (ANALOG_POST_S * analog_rate) as usize).min(a.len());
     let scale = if area.abs() > 1e-12 { 1.0 / area } else { 0.0 };
-    (
-        a[start..end]
-            .iter()
-            .map(|&v| (f64::from(v) * scale) as f32)
-            .collect(),
-        analog_rate,
-    )
+    // Before the impulse the stage ran silence (`impulse_response` resets it first).
+    let silence = pre - (peak - start);
+    let window = std::iter::repeat_n(0.0, silence)
+        .chain(a[start..end].iter().map(|&v| (f64::from(v) * scale) as f32))
+        .collect();
+    (window, analog_rate, pre)
 }
 
 /// THD+N and H2–H9 of a 1 kHz sine at `level_dbfs` with `settings` as given, and the OS and
-/// NOS impulse responses (as in [`measure`]). Allocates; for a background thread.
-pub fn character(settings: &Settings, rate: f64, level_dbfs: f64) -> Character {
-    let mut e = engine(settings, rate);
+/// NOS impulse responses (as in [`measure`]). `custom` is the imported impedance curve used
+/// when `settings.headphone` is "Custom (imported)" (the plugin's handle, so the view shows
+/// the curve the engine drives). Allocates; for a background thread.
+pub fn character(
+    settings: &Settings,
+    custom: &CustomLoad,
+    rate: f64,
+    level_dbfs: f64,
+) -> Character {
+    let mut e = Engine::with_custom_load(settings, custom.clone());
+    e.prepare(rate as f32, CHARACTER_MAX_BLOCK, 1);
     let y = sine_through(&mut e, rate, 10f64.powf(level_dbfs / 20.0), THD_SECONDS);
     let thd = thd_point(&y, rate, level_dbfs);
     // The same engine for both impulses (building a stage is most of the time): the
@@ -566,9 +591,15 @@ pub fn character(settings: &Settings, rate: f64, level_dbfs: f64) -> Character {
             dac_mode: mode,
             ..small_signal(settings)
         });
+        let processed = IMPULSE_SAMPLES + e.latency_samples();
+        assert!(
+            processed <= CHARACTER_MAX_BLOCK,
+            "latency {} too long for one chunk",
+            e.latency_samples()
+        );
         let (ir, start, _) = impulse_window(&mut e);
-        let (analog, analog_rate) = analog_window(&e);
-        (ir, start, analog, analog_rate)
+        let (analog, analog_rate, pre) = analog_window(&e, processed);
+        (ir, start, analog, analog_rate, pre)
     };
     let (own, other) = match settings.dac_mode {
         DacMode::Os => (DacMode::Os, DacMode::Nos),
@@ -577,8 +608,8 @@ pub fn character(settings: &Settings, rate: f64, level_dbfs: f64) -> Character {
     let first = window(own);
     let second = window(other);
     let (
-        (impulse_os, impulse_start_os, analog_os, analog_rate_hz),
-        (impulse_nos, impulse_start_nos, analog_nos, _),
+        (impulse_os, impulse_start_os, analog_os, analog_rate_hz, analog_pre_samples),
+        (impulse_nos, impulse_start_nos, analog_nos, _, _),
     ) = match own {
         DacMode::Os => (first, second),
         DacMode::Nos => (second, first),
@@ -594,6 +625,7 @@ pub fn character(settings: &Settings, rate: f64, level_dbfs: f64) -> Character {
         analog_rate_hz,
         analog_os,
         analog_nos,
+        analog_pre_samples,
     }
 }
 
@@ -996,6 +1028,22 @@ mod tests {
     use crate::analysis::testutil::{sine, white_noise};
     use std::f64::consts::TAU;
 
+    /// Pre-ringing: the largest |sample| before the main lobe, i.e. before the monotonic
+    /// rise that ends at the peak.
+    fn pre_ringing(ir: &[f32]) -> f32 {
+        let mut start = impulse_peak(ir);
+        while start > 0 && ir[start - 1] < ir[start] {
+            start -= 1;
+        }
+        ir[..start].iter().fold(0.0f32, |m, v| m.max(v.abs()))
+    }
+
+    /// Samples of `a` above half its peak (the width of a hold pulse).
+    fn width_at_half(a: &[f32]) -> usize {
+        let peak = a.iter().fold(0.0f32, |m, v| m.max(*v));
+        a.iter().filter(|&&v| v > peak / 2.0).count()
+    }
+
     #[test]
     fn conformance_rows_pass() {
         // One thread per device: the rows of a device run in sequence (K13, the longest,
@@ -1060,19 +1108,12 @@ mod tests {
         // The K13 at 48 kHz: NOS holds each sample for one host period (K analog samples);
         // OS runs its chip filter first.
         let rate = 48_000.0;
-        let c = character(&Settings::default(), rate, -6.0);
+        let c = character(&Settings::default(), &CustomLoad::default(), rate, -6.0);
         let k = (c.analog_rate_hz / rate).round() as usize;
         let peak = |a: &[f32]| a.iter().fold(0.0f32, |m, v| m.max(*v));
-        let pre = |a: &[f32]| {
-            let p = impulse_peak(a);
-            let mut start = p;
-            while start > 0 && a[start - 1] < a[start] {
-                start -= 1;
-            }
-            a[..start].iter().fold(0.0f32, |m, v| m.max(v.abs()))
-        };
+        let pre = pre_ringing;
         let nos_peak = peak(&c.analog_nos);
-        let wide = c.analog_nos.iter().filter(|&&v| v > nos_peak / 2.0).count();
+        let wide = width_at_half(&c.analog_nos);
         println!(
             "analog {:.0} Hz (K = {k}): NOS pulse height {nos_peak:.4}, {wide} samples above half, \
              pre-ringing {:.2e}; OS peak {:.4}, pre-ringing {:.2e}",
@@ -1096,7 +1137,7 @@ mod tests {
         let k13 = Settings::default();
         assert_eq!(k13.device, 0);
         let start = std::time::Instant::now();
-        let c = character(&k13, rate, -6.0);
+        let c = character(&k13, &CustomLoad::default(), rate, -6.0);
         println!("character (K13, −6 dBFS): {:?}", start.elapsed());
         let m = measure(&k13, rate);
         let p = m
@@ -1123,19 +1164,15 @@ mod tests {
         assert_eq!(c.impulse_nos, m.impulse_nos);
         assert_eq!(c.impulse_start_nos, m.impulse_start_nos);
 
-        let ideal = character(&Settings { device: 1, ..k13 }, rate, -6.0);
+        let ideal = character(
+            &Settings { device: 1, ..k13 },
+            &CustomLoad::default(),
+            rate,
+            -6.0,
+        );
         println!("Ideal −6 dBFS: THD+N {:.2} dB", ideal.thd.thd_n_db);
         assert!(ideal.thd.thd_n_db < -110.0);
 
-        // Pre-ringing: the largest |sample| before the main lobe, i.e. before the monotonic
-        // rise that ends at the peak.
-        let pre_ringing = |ir: &[f32]| {
-            let mut start = impulse_peak(ir);
-            while start > 0 && ir[start - 1] < ir[start] {
-                start -= 1;
-            }
-            ir[..start].iter().fold(0.0f32, |m, v| m.max(v.abs()))
-        };
         let (os, nos) = (pre_ringing(&c.impulse_os), pre_ringing(&c.impulse_nos));
         println!("K13, linear-phase decimator: pre-ringing OS {os:.2e}, NOS {nos:.2e}");
         // The default (linear-phase) decimator rings before the peak in NOS too, but less
@@ -1147,6 +1184,7 @@ mod tests {
                 decimator: crate::analog::decimator::DecimatorPhase::Minimum,
                 ..k13
             },
+            &CustomLoad::default(),
             rate,
             -6.0,
         );
@@ -1159,6 +1197,108 @@ mod tests {
         assert!(os > 1e-3);
         assert_eq!(c.impulse_os.len(), IMPULSE_SAMPLES);
         assert_eq!(c.impulse_nos.len(), IMPULSE_SAMPLES);
+    }
+
+    /// The analog impulses at 192 kHz with a long latency (the K11 with the reference
+    /// linear-phase OS filter and its DAC at 48 kHz: 792 samples in OS, 430 in NOS, both
+    /// past the 512 block the response used to be cut to; the longest found, 856 / 464 at a
+    /// 44.1 kHz DAC, has a resampled, two-period-wide NOS pulse): the whole response is one
+    /// chunk, both peaks sit at `analog_pre_samples`, and the NOS pulse is one DAC period
+    /// wide (384 kHz / 48 kHz = 8 analog samples, ±1).
+    #[test]
+    fn analog_impulses_with_a_long_latency_hold_the_peak() {
+        let rate = 192_000.0;
+        let settings = Settings {
+            device: crate::voicing::K11_R2R,
+            os_filter: Some(crate::dac::os_filter::OsFilter::ReferenceLinear),
+            dac_rate: 2,
+            ..Settings::default()
+        };
+        let dac_rate = crate::params::DAC_RATES_HZ[settings.dac_rate];
+        let latency = |mode| {
+            engine(
+                &Settings {
+                    dac_mode: mode,
+                    ..settings
+                },
+                rate,
+            )
+            .latency_samples()
+        };
+        let (os, nos) = (latency(DacMode::Os), latency(DacMode::Nos));
+        let c = character(&settings, &CustomLoad::default(), rate, -6.0);
+        let period = c.analog_rate_hz / dac_rate;
+        let wide = width_at_half(&c.analog_nos);
+        println!(
+            "{}, DAC {dac_rate} Hz: latency OS {os}, NOS {nos}; analog {:.0} Hz, pre {} \
+             samples; peaks at {} (OS) and {} (NOS); NOS {wide} samples above half (DAC \
+             period {period:.2}); pre-ringing OS {:.2e}, NOS {:.2e}",
+            DEVICE_LABELS[settings.device],
+            c.analog_rate_hz,
+            c.analog_pre_samples,
+            impulse_peak(&c.analog_os),
+            impulse_peak(&c.analog_nos),
+            pre_ringing(&c.analog_os),
+            pre_ringing(&c.analog_nos)
+        );
+        assert!(
+            IMPULSE_SAMPLES + os.min(nos) > 512,
+            "the case the fix is for"
+        );
+        assert_eq!(
+            c.analog_pre_samples,
+            (ANALOG_PRE_S * c.analog_rate_hz) as usize
+        );
+        assert_eq!(impulse_peak(&c.analog_os), c.analog_pre_samples);
+        assert_eq!(impulse_peak(&c.analog_nos), c.analog_pre_samples);
+        let post = (ANALOG_POST_S * c.analog_rate_hz) as usize;
+        assert_eq!(c.analog_os.len(), c.analog_pre_samples + post);
+        assert_eq!(c.analog_nos.len(), c.analog_pre_samples + post);
+        assert!(
+            (wide as f64 - period).abs() <= 1.0,
+            "{wide} samples, period {period}"
+        );
+        assert!(pre_ringing(&c.analog_os) > 1e-2);
+    }
+
+    /// With "Custom (imported)", `character` drives the imported curve: its OS impulse
+    /// response differs from the same setting on the fallback resistor (no curve) by the
+    /// divider formula on the curve, 10 kHz re 1 kHz (a 75 Ω output impedance into a curve
+    /// rising from 30 Ω to 600 Ω), within 0.1 dB (the window is 256 samples).
+    #[test]
+    fn character_drives_the_imported_curve() {
+        let rate = 48_000.0;
+        let custom = CustomLoad::default();
+        custom
+            .import(
+                "rising.zma",
+                "20 30 0
+1000 30 0
+5000 100 30
+20000 600 45
+",
+            )
+            .expect("valid curve");
+        let settings = Settings {
+            device: crate::voicing::IDEAL,
+            headphone: HEADPHONE_CUSTOM,
+            z_out_custom: true,
+            z_out_ohms: 75.0,
+            ..Settings::default()
+        };
+        let curve = custom.get().1.expect("imported").curve;
+        let div = |f: f64| divider(curve.impedance(f), 75.0).norm();
+        let formula_db = 20.0 * (div(10_000.0) / div(1000.0)).log10();
+        let at_10k = |c: &Character| deviation_db(&c.impulse_os, rate, &[10_000.0])[0];
+        let with_curve = at_10k(&character(&settings, &custom, rate, -6.0));
+        let fallback = at_10k(&character(&settings, &CustomLoad::default(), rate, -6.0));
+        println!(
+            "10 kHz re 1 kHz: curve {with_curve:+.3} dB, fallback resistor {fallback:+.3} dB, \
+             difference {:+.3} dB, formula {formula_db:+.3} dB",
+            with_curve - fallback
+        );
+        assert!(formula_db > 3.0, "the curve must make a difference");
+        assert!((with_curve - fallback - formula_db).abs() < 0.1);
     }
 
     /// A sine with exactly 1 % H3 reads THD+N = THD = 1 % within 0.01 dB (−40 dB).

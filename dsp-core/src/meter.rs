@@ -148,13 +148,11 @@ mod tests {
         }
     }
 
+    /// A 1 kHz sine of `n` samples.
     fn sine(n: usize, amplitude: f32) -> Vec<f32> {
-        (0..n)
-            .map(|i| {
-                let phase = std::f64::consts::TAU * 1000.0 * i as f64 / f64::from(RATE);
-                amplitude * phase.sin() as f32
-            })
-            .collect()
+        let x =
+            crate::analysis::testutil::sine(n, f64::from(RATE), 1000.0, f64::from(amplitude), 0.0);
+        crate::analysis::testutil::to_f32(&x)
     }
 
     #[test]

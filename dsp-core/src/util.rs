@@ -108,6 +108,77 @@ impl LinearRamp {
     }
 }
 
+/// A multichannel delay line of a whole number of samples: one ring per channel,
+/// `max_delay + max_block` long, so a block of up to `max_block` frames can be pushed before
+/// it is read back `delay` frames late. Used for the engine's bypass path and the A/B
+/// alignment delays.
+///
+/// Per block: [`MultiDelay::push`] each channel, read frame `i` with [`MultiDelay::get`],
+/// then [`MultiDelay::advance`] by the block length. `prepare` allocates; the rest never
+/// does.
+#[derive(Debug, Default)]
+pub struct MultiDelay {
+    rings: Vec<Vec<f32>>,
+    delay: usize,
+    max_delay: usize,
+    write: usize,
+}
+
+impl MultiDelay {
+    /// Allocate `channels` rings for delays up to `max_delay` samples and blocks up to
+    /// `max_block` frames; the current delay is kept (clamped), the contents cleared.
+    pub fn prepare(&mut self, channels: usize, max_block: usize, max_delay: usize) {
+        self.max_delay = max_delay;
+        self.delay = self.delay.min(max_delay);
+        self.rings = vec![vec![0.0; max_delay + max_block]; channels];
+        self.write = 0;
+    }
+
+    /// Set the delay in samples (clamped to `max_delay`). The ring keeps its contents, so a
+    /// change jumps in time: do it under a fade.
+    pub fn set_delay(&mut self, delay: usize) {
+        self.delay = delay.min(self.max_delay);
+    }
+
+    /// The delay in samples.
+    pub fn delay(&self) -> usize {
+        self.delay
+    }
+
+    /// Clear the contents (the delay is kept).
+    pub fn reset(&mut self) {
+        for ring in &mut self.rings {
+            ring.fill(0.0);
+        }
+        self.write = 0;
+    }
+
+    /// Store one channel's block at the write position.
+    pub fn push(&mut self, ch: usize, block: &[f32]) {
+        let ring = &mut self.rings[ch];
+        let n = ring.len();
+        for (i, &x) in block.iter().enumerate() {
+            ring[(self.write + i) % n] = x;
+        }
+    }
+
+    /// The sample for frame `i` of the current block: what was pushed `delay` frames
+    /// before it.
+    #[inline]
+    pub fn get(&self, ch: usize, i: usize) -> f32 {
+        let ring = &self.rings[ch];
+        let n = ring.len();
+        ring[(self.write + i + n - self.delay) % n]
+    }
+
+    /// Move the write position past the current block of `len` frames.
+    pub fn advance(&mut self, len: usize) {
+        if let Some(n) = self.rings.first().map(Vec::len) {
+            self.write = (self.write + len) % n;
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +205,44 @@ mod tests {
         let v: Vec<f32> = (0..5).map(|_| r.next_value()).collect();
         assert_eq!(v, [0.25, 0.5, 0.75, 1.0, 1.0]);
         assert!(r.is_settled());
+    }
+
+    /// A ramp pushed in uneven blocks comes out `delay` samples late, bit for bit, on every
+    /// channel, and silence before it.
+    #[test]
+    fn multi_delay_delays_by_whole_samples_across_blocks() {
+        let (max_block, delay) = (64, 100);
+        let mut d = MultiDelay::default();
+        d.prepare(2, max_block, 128);
+        d.set_delay(delay);
+        assert_eq!(d.delay(), delay);
+        let input: Vec<f32> = (1..=1000).map(|v| v as f32).collect();
+        let mut out = [Vec::new(), Vec::new()];
+        let (mut pos, mut k) = (0, 0);
+        while pos < input.len() {
+            let len = [1usize, 64, 7, 33][k % 4].min(input.len() - pos);
+            for (ch, out) in out.iter_mut().enumerate() {
+                let block: Vec<f32> = input[pos..pos + len]
+                    .iter()
+                    .map(|v| v * (ch + 1) as f32)
+                    .collect();
+                d.push(ch, &block);
+                out.extend((0..len).map(|i| d.get(ch, i)));
+            }
+            d.advance(len);
+            pos += len;
+            k += 1;
+        }
+        for (ch, out) in out.iter().enumerate() {
+            assert!(out[..delay].iter().all(|&v| v == 0.0));
+            let expected: Vec<f32> = input[..1000 - delay]
+                .iter()
+                .map(|v| v * (ch + 1) as f32)
+                .collect();
+            assert_eq!(&out[delay..], &expected[..]);
+        }
+        d.reset();
+        d.push(0, &[5.0]);
+        assert_eq!(d.get(0, 0), 0.0, "reset clears the history");
     }
 }

@@ -198,10 +198,13 @@ fn comparator_never_allocates_on_the_audio_thread() {
     let main_settings = Settings::default();
     let mut main = Engine::new(&main_settings);
     main.prepare(48_000.0, 512, 2);
-    let mut comp = Comparator::new(&Settings {
-        device: 5,
-        ..main_settings
-    });
+    let mut comp = Comparator::new(
+        &Settings {
+            device: 5,
+            ..main_settings
+        },
+        CustomLoad::default(),
+    );
     comp.prepare(48_000.0, 512, 2);
     let mut left = vec![0.1f32; 1500];
     let mut right = left.clone();

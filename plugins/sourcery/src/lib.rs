@@ -47,7 +47,7 @@ impl Default for Sourcery {
         let settings = Settings::from_values(&applied);
         Self {
             engine: Engine::with_custom_load(&settings, params.custom_load.clone()),
-            comparator: Comparator::new(&settings),
+            comparator: Comparator::new(&settings, params.custom_load.clone()),
             params,
             applied,
             settings,
@@ -122,9 +122,15 @@ impl Plugin for Sourcery {
             .prepare(buffer_config.sample_rate, max_block, channels);
         let mut reference = self.settings;
         reference.device = self.params.shared.reference_device();
-        self.comparator = Comparator::new(&reference);
+        self.comparator = Comparator::new(&reference, self.params.custom_load.clone());
         self.comparator
             .prepare(buffer_config.sample_rate, max_block, channels);
+        if self.params.shared.compare_active() {
+            // Comparing already: start the reference now, so the latency reported here is
+            // the final one (no re-report, no fade at the first block).
+            self.comparator
+                .start_running(&self.engine, &self.settings, reference.device);
+        }
         self.reported_latency = self.comparator.latency_samples(&self.engine) as u32;
         context.set_latency_samples(self.reported_latency);
         true
