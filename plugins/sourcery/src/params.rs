@@ -189,12 +189,12 @@ unsafe impl Params for SourceryParams {
             }
             _ => self.custom_load.clear(),
         }
-        if let Some(i) = fields
+        // A state without a reference (older sessions) compares with "Ideal".
+        let reference = fields
             .get(COMPARE_REFERENCE_KEY)
             .and_then(|label| DEVICE_LABELS.iter().position(|l| l == label))
-        {
-            self.shared.set_reference_device(i);
-        }
+            .unwrap_or(crate::shared::IDEAL_DEVICE);
+        self.shared.set_reference_device(reference);
     }
 }
 

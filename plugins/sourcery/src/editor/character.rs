@@ -6,17 +6,18 @@
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender, TryRecvError};
+use std::sync::Arc;
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use egui::{pos2, vec2, Align2, FontId, Rect, RichText, Sense, Stroke};
+use sourcery_dsp::headphones::CustomLoad;
 use sourcery_dsp::measure::{character, Character};
 use sourcery_dsp::Settings;
 
 use super::widgets::{self, colour, MeterDisplay};
 use super::Ctl;
 
-/// Character workers running now (tests check that closing the editor ends them).
-pub static RUNNING_WORKERS: AtomicUsize = AtomicUsize::new(0);
 /// Settings must hold still this long before they are analysed.
 const DEBOUNCE: Duration = Duration::from_millis(250);
 
@@ -26,35 +27,65 @@ pub(super) struct Job {
     pub settings: Settings,
     pub rate: f64,
     pub level_dbfs: f64,
+    /// The imported curve's generation (a new curve is a new job).
+    pub curve_generation: u64,
+}
+
+/// Decrements the live-worker count when the thread ends, panic or not.
+struct Alive(Arc<AtomicUsize>);
+
+impl Drop for Alive {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 struct Worker {
-    jobs: Sender<Job>,
+    /// `None` once dropped, which ends the thread's loop.
+    jobs: Option<Sender<Job>>,
     results: Receiver<(Job, Character)>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Worker {
-    fn start() -> Self {
+    /// `custom`: the imported impedance curve, for "Custom (imported)".
+    fn start(custom: CustomLoad, live: &Arc<AtomicUsize>) -> Self {
         let (jobs, job_rx) = channel::<Job>();
         let (result_tx, results) = channel();
-        RUNNING_WORKERS.fetch_add(1, Ordering::AcqRel);
-        std::thread::Builder::new()
+        live.fetch_add(1, Ordering::AcqRel);
+        let alive = Alive(live.clone());
+        let thread = std::thread::Builder::new()
             .name("sourcery-character".into())
             .spawn(move || {
+                let _alive = alive;
                 while let Ok(mut job) = job_rx.recv() {
                     // Only the newest request matters.
                     while let Ok(newer) = job_rx.try_recv() {
                         job = newer;
                     }
-                    let c = character(&job.settings, job.rate, job.level_dbfs);
+                    let c = character(&job.settings, &custom, job.rate, job.level_dbfs);
                     if result_tx.send((job, c)).is_err() {
                         break;
                     }
                 }
-                RUNNING_WORKERS.fetch_sub(1, Ordering::AcqRel);
             })
             .expect("spawn the character worker");
-        Self { jobs, results }
+        Self {
+            jobs: Some(jobs),
+            results,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for Worker {
+    /// Close the queue and wait for the thread (at most one analysis, well under a second),
+    /// so no thread of ours outlives the editor — the host may unload the library next.
+    fn drop(&mut self) {
+        self.jobs = None;
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
     }
 }
 
@@ -67,6 +98,10 @@ pub(super) struct CharacterState {
     wanted: Option<(Job, Instant)>,
     sent: Option<Job>,
     pub result: Option<(Job, Character)>,
+    /// Workers alive (0 or 1; tests check that closing the editor ends them).
+    pub live_workers: Arc<AtomicUsize>,
+    /// The analysis failed (the worker ended without answering).
+    failed: bool,
 }
 
 impl Default for CharacterState {
@@ -78,6 +113,8 @@ impl Default for CharacterState {
             wanted: None,
             sent: None,
             result: None,
+            live_workers: Arc::default(),
+            failed: false,
         }
     }
 }
@@ -88,6 +125,7 @@ impl CharacterState {
         self.worker = None;
         self.sent = None;
         self.wanted = None;
+        self.failed = false;
     }
 
     /// Whether the result on screen is for the current settings.
@@ -95,7 +133,7 @@ impl CharacterState {
         matches!((&self.result, &self.wanted), (Some((r, _)), Some((w, _))) if r == w)
     }
 
-    fn schedule(&mut self, job: Job) {
+    fn schedule(&mut self, job: Job, custom: &CustomLoad) {
         let now = Instant::now();
         match &self.wanted {
             Some((w, _)) if *w == job => {}
@@ -104,13 +142,22 @@ impl CharacterState {
         let Some((job, since)) = self.wanted else {
             return;
         };
-        let worker = self.worker.get_or_insert_with(Worker::start);
+        if self.failed {
+            return;
+        }
+        let live = self.live_workers.clone();
+        let worker = self
+            .worker
+            .get_or_insert_with(|| Worker::start(custom.clone(), &live));
         loop {
             match worker.results.try_recv() {
                 Ok(r) => self.result = Some(r),
                 Err(TryRecvError::Empty) => break,
                 Err(TryRecvError::Disconnected) => {
+                    // The analysis panicked: say so instead of spinning forever.
                     self.worker = None;
+                    self.sent = None;
+                    self.failed = true;
                     return;
                 }
             }
@@ -118,13 +165,20 @@ impl CharacterState {
         let first = self.result.is_none() && self.sent.is_none();
         if self.sent != Some(job)
             && (first || now.duration_since(since) >= DEBOUNCE)
-            && worker.jobs.send(job).is_ok()
+            && worker.jobs.as_ref().is_some_and(|q| q.send(job).is_ok())
         {
             self.sent = Some(job);
         }
     }
 
-    pub(super) fn show(&mut self, ui: &mut egui::Ui, ctl: &Ctl, rate: f32, input: &MeterDisplay) {
+    pub(super) fn show(
+        &mut self,
+        ui: &mut egui::Ui,
+        ctl: &Ctl,
+        custom: &CustomLoad,
+        rate: f32,
+        input: &MeterDisplay,
+    ) {
         ui.horizontal(|ui| {
             ui.label("Level");
             ui.add_enabled(
@@ -147,8 +201,17 @@ impl CharacterState {
             settings: ctl.settings,
             rate: f64::from(rate),
             level_dbfs: level,
+            curve_generation: custom.generation(),
         };
-        self.schedule(job);
+        self.schedule(job, custom);
+        if self.failed {
+            ui.colored_label(
+                colour::WARN,
+                "The analysis failed for these settings (see the host's log); close and reopen \
+                 the editor to retry.",
+            );
+            return;
+        }
         let Some((done, c)) = &self.result else {
             ui.spinner();
             ui.label("Measuring the model…");
@@ -181,7 +244,7 @@ impl CharacterState {
             );
             let ui = &mut cols[1];
             ui.strong("Impulse response at the headphone: OS vs NOS");
-            let pre = (sourcery_dsp::measure::ANALOG_PRE_S * c.analog_rate_hz).round();
+            let pre = c.analog_pre_samples as f64;
             impulse_plot(
                 ui,
                 &c.analog_os,

@@ -28,6 +28,10 @@ pub(super) struct CompareState {
     /// Trials of the next ABX session.
     pub trials: usize,
     pub abx: Option<Abx>,
+    /// The (A, B) devices the running session compares.
+    abx_devices: Option<(usize, usize)>,
+    /// Why the last session was abandoned, if it was.
+    abx_note: Option<String>,
 }
 
 impl Default for CompareState {
@@ -37,11 +41,18 @@ impl Default for CompareState {
             listen: Listen::A,
             trials: 16,
             abx: None,
+            abx_devices: None,
+            abx_note: None,
         }
     }
 }
 
 impl CompareState {
+    /// Whether a blind session is in progress.
+    pub fn abx_running(&self) -> bool {
+        self.abx.as_ref().is_some_and(|a| !a.is_done())
+    }
+
     /// Whether the reference must run, and whether it is what plays.
     pub fn routing(&self) -> (bool, bool) {
         let abx_running = self.abx.as_ref().is_some_and(|a| !a.is_done());
@@ -68,6 +79,8 @@ impl CompareState {
 
     /// Start an ABX session of `self.trials` trials drawn from `seed` (the clock if `None`).
     pub fn start_abx(&mut self, seed: Option<u64>) {
+        self.abx_devices = None;
+        self.abx_note = None;
         self.abx = Some(match seed {
             Some(seed) => Abx::new(self.trials, seed),
             None => Abx::from_clock(self.trials),
@@ -86,7 +99,21 @@ impl CompareState {
         let reference = shared.reference_device();
         let a_name = DEVICE_LABELS.get(device).copied().unwrap_or("?");
         let b_name = DEVICE_LABELS.get(reference).copied().unwrap_or("?");
-        let abx_running = self.abx.as_ref().is_some_and(|a| !a.is_done());
+        // A session compares fixed devices: a change of either ends it.
+        if self.abx_running() {
+            match self.abx_devices {
+                None => self.abx_devices = Some((device, reference)),
+                Some(pair) if pair != (device, reference) => {
+                    self.abx = None;
+                    self.abx_devices = None;
+                    self.listen = Listen::A;
+                    self.abx_note =
+                        Some("The ABX session was abandoned: A or B changed during it.".to_owned());
+                }
+                Some(_) => {}
+            }
+        }
+        let abx_running = self.abx_running();
 
         ui.heading("A/B");
         ui.horizontal(|ui| {
@@ -94,18 +121,20 @@ impl CompareState {
                 ui.checkbox(&mut self.active, "Compare A/B");
             });
             ui.label("Reference (B):");
-            let combo = egui::ComboBox::from_id_salt("reference-device")
-                .selected_text(b_name)
-                .width(200.0)
-                .show_ui(ui, |ui| {
-                    for (i, label) in DEVICE_LABELS.iter().enumerate() {
-                        if ui.selectable_label(reference == i, *label).clicked() {
-                            shared.set_reference_device(i);
+            ui.add_enabled_ui(!abx_running, |ui| {
+                let combo = egui::ComboBox::from_id_salt("reference-device")
+                    .selected_text(b_name)
+                    .width(200.0)
+                    .show_ui(ui, |ui| {
+                        for (i, label) in DEVICE_LABELS.iter().enumerate() {
+                            if ui.selectable_label(reference == i, *label).clicked() {
+                                shared.set_reference_device(i);
+                            }
                         }
-                    }
-                })
-                .response;
-            super::name_widget(&combo, egui::Role::ComboBox, "Reference device");
+                    })
+                    .response;
+                super::name_widget(&combo, egui::Role::ComboBox, "Reference device");
+            });
         });
         ui.add_enabled_ui(self.active && !abx_running, |ui| {
             ui.horizontal(|ui| {
@@ -144,17 +173,22 @@ impl CompareState {
                 });
             });
         });
-        ui.label(
-            RichText::new(format!(
-                "Output now: peak {} dBFS, RMS {} dBFS",
-                format_dbfs(output.hold[0].max(output.hold[1])),
-                format_dbfs(output.rms[0].max(output.rms[1]))
-            ))
-            .small(),
-        );
+        if !abx_running {
+            ui.label(
+                RichText::new(format!(
+                    "Output now: peak {} dBFS, RMS {} dBFS",
+                    format_dbfs(output.hold[0].max(output.hold[1])),
+                    format_dbfs(output.rms[0].max(output.rms[1]))
+                ))
+                .small(),
+            );
+        }
         ui.separator();
 
         ui.heading("Blind ABX");
+        if let Some(note) = &self.abx_note {
+            ui.colored_label(colour::WARN, note);
+        }
         match &mut self.abx {
             None => {
                 self.abx_setup(ui, a_name, b_name);
@@ -200,7 +234,8 @@ impl CompareState {
                         answered = true;
                     }
                     if answered {
-                        self.listen = Listen::X;
+                        // The next trial starts on X; after the last one, back to A.
+                        self.listen = if abx.is_done() { Listen::A } else { Listen::X };
                     }
                 });
                 ui.label(format!("Answered {} of {}", abx.answered(), abx.trials()));

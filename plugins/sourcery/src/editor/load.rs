@@ -6,7 +6,7 @@ use egui::{RichText, Sense, Stroke};
 use sourcery_dsp::headphones::{self, ResolvedLoad};
 use sourcery_dsp::load::{divider, Complex64};
 use sourcery_dsp::params::{HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
-use sourcery_dsp::settings::{headphone_preset_values, peq_values};
+use sourcery_dsp::settings::headphone_preset_values;
 use sourcery_dsp::ParamId;
 
 use super::files::FileField;
@@ -187,25 +187,17 @@ impl LoadState {
             ui.strong("Import an AutoEQ / EqualizerAPO profile");
             if self.peq_file.show(ui, "autoeq-file", &["txt"], "Import") {
                 let path = std::path::PathBuf::from(self.peq_file.path.trim());
-                *status = match super::peq::read_apo(&path) {
-                    Ok(peq) => {
-                        for (id, value) in peq_values(&peq) {
-                            ctl.set(id, value);
-                        }
-                        format!("PEQ imported from {}", path.display())
-                    }
-                    Err(e) => e,
-                };
+                *status = super::peq::import_apo(ctl, &path);
             }
             ui.add_space(6.0);
-            self.readouts(ui, ctl, input);
+            self.readouts(ui, ctl, input, params.shared.sample_rate());
 
             let ui = &mut cols[1];
             self.plots(ui, ctl, params);
         });
     }
 
-    fn readouts(&self, ui: &mut egui::Ui, ctl: &Ctl, input: &MeterDisplay) {
+    fn readouts(&self, ui: &mut egui::Ui, ctl: &Ctl, input: &MeterDisplay, rate: f32) {
         let s = ctl.settings;
         ui.strong("At the ear");
         let Some(r) = s.spl_report() else {
@@ -255,16 +247,16 @@ impl LoadState {
                 ),
             );
         }
-        let peak_db = f64::from(widgets::db(input.hold[0].max(input.hold[1])));
-        if r.headroom_db.is_finite()
-            && input.hold[0].max(input.hold[1]) > 0.0
-            && peak_db > r.headroom_db
-        {
+        // The amp sees the input after the PEQ (preamp and boosts included).
+        let input_peak = input.hold[0].max(input.hold[1]);
+        let peq_db = super::peq::max_gain_db(&s.peq, f64::from(rate));
+        let peak_db = f64::from(widgets::db(input_peak)) + peq_db;
+        if r.headroom_db.is_finite() && input_peak > 0.0 && peak_db > r.headroom_db {
             ui.colored_label(
                 colour::CLIP,
                 format!(
-                    "! Clipping now: the input peaks at {peak_db:+.1} dBFS, above the amp's \
-                     {:+.1} dBFS.",
+                    "! Clipping now: the signal reaches {peak_db:+.1} dBFS after the PEQ \
+                     ({peq_db:+.1} dB at most), above the amp's {:+.1} dBFS.",
                     r.headroom_db
                 ),
             );

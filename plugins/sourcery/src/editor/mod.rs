@@ -18,7 +18,7 @@ mod source;
 mod tests;
 pub mod widgets;
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use egui::{vec2, RichText};
@@ -90,18 +90,34 @@ impl Panel {
 pub(crate) struct Ctl<'a> {
     params: &'a SourceryParams,
     setter: ParamSetter<'a>,
+    /// Gestures begun and not yet ended (kept by the editor across frames, so that closing
+    /// the window can end them).
+    open: OpenGestures,
     pub values: ParamValues,
     pub settings: Settings,
 }
 
+/// Parameters inside an unfinished gesture (GUI thread only; the mutex is never contended).
+type OpenGestures = Arc<Mutex<Vec<ParamId>>>;
+
 impl<'a> Ctl<'a> {
-    fn new(params: &'a SourceryParams, setter: ParamSetter<'a>) -> Self {
+    fn new(params: &'a SourceryParams, setter: ParamSetter<'a>, open: OpenGestures) -> Self {
         let values = params.values();
         Self {
             params,
             setter,
+            open,
             settings: Settings::from_values(&values),
             values,
+        }
+    }
+
+    /// End every gesture still open (the window is closing).
+    fn end_all(&self) {
+        let open: Vec<ParamId> =
+            std::mem::take(&mut *self.open.lock().unwrap_or_else(|e| e.into_inner()));
+        for id in open {
+            self.end_raw(id);
         }
     }
 
@@ -111,6 +127,7 @@ impl<'a> Ctl<'a> {
 
     /// Start a gesture (drag) on `id`.
     pub fn begin(&self, id: ParamId) {
+        self.open.lock().unwrap_or_else(|e| e.into_inner()).push(id);
         match self.params.get(id) {
             TableParam::Float(p) => self.setter.begin_set_parameter(p),
             TableParam::Int(p) => self.setter.begin_set_parameter(p),
@@ -130,6 +147,16 @@ impl<'a> Ctl<'a> {
 
     /// End a gesture on `id`.
     pub fn end(&self, id: ParamId) {
+        {
+            let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(i) = open.iter().position(|&o| o == id) {
+                open.remove(i);
+            }
+        }
+        self.end_raw(id);
+    }
+
+    fn end_raw(&self, id: ParamId) {
         match self.params.get(id) {
             TableParam::Float(p) => self.setter.end_set_parameter(p),
             TableParam::Int(p) => self.setter.end_set_parameter(p),
@@ -151,7 +178,8 @@ impl<'a> Ctl<'a> {
             self.begin(id);
         }
         if let Some(value) = value {
-            if response.dragged() || response.drag_started() {
+            // A slider can report its last change on the release frame: still the drag.
+            if response.dragged() || response.drag_started() || response.drag_stopped() {
                 self.set_in_gesture(id, value);
             } else {
                 self.set(id, value);
@@ -270,6 +298,7 @@ pub struct SourceryEditor {
     meters_in: widgets::MeterDisplay,
     meters_out: widgets::MeterDisplay,
     last_frame: Option<Instant>,
+    open_gestures: OpenGestures,
 }
 
 impl SourceryEditor {
@@ -290,6 +319,7 @@ impl SourceryEditor {
             meters_in: widgets::MeterDisplay::default(),
             meters_out: widgets::MeterDisplay::default(),
             last_frame: None,
+            open_gestures: OpenGestures::default(),
         }
     }
 
@@ -301,7 +331,11 @@ impl SourceryEditor {
 
     /// Detach from the window: stop the worker, stop comparing.
     pub fn close(&mut self) {
-        self.gui = None;
+        if let Some(gui) = self.gui.take() {
+            let params = self.params.clone();
+            Ctl::new(&params, gui.param_setter(), self.open_gestures.clone()).end_all();
+        }
+        self.peq.drag_ended();
         self.character.stop();
         let params = self.params.clone();
         self.compare.stop(&params.shared);
@@ -325,7 +359,7 @@ impl SourceryEditor {
             return;
         };
         let params = self.params.clone();
-        let ctl = Ctl::new(&params, gui.param_setter());
+        let ctl = Ctl::new(&params, gui.param_setter(), self.open_gestures.clone());
         ui.ctx().request_repaint_after(Duration::from_millis(33));
         let now = Instant::now();
         let dt = self
@@ -368,6 +402,7 @@ impl SourceryEditor {
                             Panel::Character => self.character.show(
                                 ui,
                                 &ctl,
+                                &params.custom_load,
                                 params.shared.sample_rate(),
                                 &self.meters_in,
                             ),
@@ -415,10 +450,16 @@ impl SourceryEditor {
     fn meters(&mut self, ui: &mut egui::Ui) {
         ui.vertical_centered(|ui| ui.strong("Levels"));
         let height = (ui.available_height() - 90.0).clamp(120.0, 420.0);
+        // During a blind test the output's level could tell X apart: hide it.
+        let hide_out = self.compare.abx_running();
         ui.horizontal(|ui| {
             for (name, display) in [("In", &mut self.meters_in), ("Out", &mut self.meters_out)] {
                 ui.vertical(|ui| {
                     ui.label(name);
+                    if hide_out && name == "Out" {
+                        ui.label(RichText::new("hidden\nduring\nABX").small().weak());
+                        return;
+                    }
                     ui.horizontal(|ui| {
                         ui.spacing_mut().item_spacing.x = 3.0;
                         let channels = display.channels.clamp(1, 2);
@@ -451,12 +492,12 @@ impl SourceryEditor {
     }
 }
 
-/// "−12.3" (dBFS) or "−∞".
+/// "−12.3" (dBFS, with a real minus sign) or "−∞".
 pub fn format_dbfs(level: f32) -> String {
     if level <= 1e-6 {
         "−∞".to_owned()
     } else {
-        format!("{:+.1}", widgets::db(level))
+        format!("{:+.1}", widgets::db(level)).replace('-', "−")
     }
 }
 

@@ -43,6 +43,30 @@ pub fn read_apo(path: &std::path::Path) -> Result<PeqSettings, String> {
     sourcery_dsp::peq::to_settings(&profile).map_err(|e| e.to_string())
 }
 
+/// Import an AutoEQ/EqualizerAPO file into the PEQ parameters; the message to show.
+pub(super) fn import_apo(ctl: &Ctl, path: &std::path::Path) -> String {
+    match read_apo(path) {
+        Ok(peq) => {
+            for (id, value) in peq_values(&peq) {
+                ctl.set(id, value);
+            }
+            format!("PEQ imported from {}", path.display())
+        }
+        Err(e) => e,
+    }
+}
+
+/// The PEQ's largest gain over 20 Hz–20 kHz (preamp included; 0 dB when off).
+pub fn max_gain_db(peq: &PeqSettings, rate: f64) -> f64 {
+    if !peq.on {
+        return 0.0;
+    }
+    widgets::log_freqs(20.0, 20_000.0f64.min(0.499 * rate), 121)
+        .into_iter()
+        .map(|f| 20.0 * peq.response(f, rate).norm().log10())
+        .fold(f64::NEG_INFINITY, f64::max)
+}
+
 #[derive(Default)]
 pub(super) struct PeqState {
     /// The band being dragged and its latest (freq, gain).
@@ -65,6 +89,11 @@ pub fn node_value(peq: &PeqSettings, b: usize) -> (f64, f64) {
 }
 
 impl PeqState {
+    /// Forget a drag in progress (the window closed; its gestures are ended by the caller).
+    pub fn drag_ended(&mut self) {
+        self.dragging = None;
+    }
+
     pub(super) fn show(&mut self, ui: &mut egui::Ui, ctl: &Ctl, rate: f32, status: &mut String) {
         let mut peq = ctl.settings.peq;
         let rate = f64::from(rate);
@@ -98,15 +127,7 @@ impl PeqState {
         ui.strong("Import AutoEQ / EqualizerAPO (ParametricEQ.txt)");
         if self.import.show(ui, "peq-import", &["txt"], "Import") {
             let path = std::path::PathBuf::from(self.import.path.trim());
-            *status = match read_apo(&path) {
-                Ok(new) => {
-                    for (id, value) in peq_values(&new) {
-                        ctl.set(id, value);
-                    }
-                    format!("PEQ imported from {}", path.display())
-                }
-                Err(e) => e,
-            };
+            *status = import_apo(ctl, &path);
         }
         ui.strong("Export as EqualizerAPO text");
         if self.export.show(ui, "peq-export", &["txt"], "Export") {

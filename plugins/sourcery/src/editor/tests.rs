@@ -16,7 +16,6 @@ use nice_plug::plugin::PluginState;
 use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS};
 use sourcery_dsp::ParamId;
 
-use super::character::RUNNING_WORKERS;
 use super::compare::Listen;
 use super::peq::{band_param, node_value};
 use super::{Panel, SourceryEditor, WINDOW_SIZE};
@@ -212,7 +211,8 @@ fn dragging_a_peq_node_sets_its_frequency_and_gain() {
     // Frequency and gain each changed inside one gesture.
     assert_eq!(f.host.count("begin") - begins, 2);
     assert_eq!(f.host.count("begin"), f.host.count("end"));
-    // The summed curve the editor draws is the DSP's response: +6 dB at the node.
+    // The node sits on the filter's own response (`PeqSettings::response`, which the editor
+    // draws): +6 dB at the node's frequency.
     let peq = sourcery_dsp::Settings::from_values(&f.params.values()).peq;
     let at_node = 20.0 * peq.response(f64::from(freq), 48_000.0).norm().log10();
     assert!((at_node - f64::from(gain)).abs() < 1e-6, "{at_node}");
@@ -279,8 +279,10 @@ fn abx_scores_the_answers_and_reports_the_p_value() {
         assert_eq!(harness.state().compare.listen, Listen::X);
         assert!(shared.compare_active());
         assert_eq!(shared.play_reference(), x_is_b, "trial {trial}");
-        // The screen never says which X is.
+        // The screen never says which X is, nor shows the output's level.
         assert!(harness.query_by_label_contains("X was").is_none());
+        assert!(harness.query_by_label_contains("Output now").is_none());
+        harness.get_by_label_contains("during");
         let answer_b = if trial == 0 { !x_is_b } else { x_is_b };
         harness
             .get_by_label(if answer_b { "X is B" } else { "X is A" })
@@ -294,6 +296,37 @@ fn abx_scores_the_answers_and_reports_the_p_value() {
     assert!((abx.p_value() - 9.0 / 256.0).abs() < 1e-12);
     // Finished: the reference stops.
     assert!(!shared.compare_active());
+
+    // A session ends when A or B changes under it.
+    harness.get_by_label("New session").click();
+    harness.run();
+    harness.state_mut().compare.start_abx(Some(7));
+    harness.run();
+    assert!(harness.state().compare.abx_running());
+    f.set(ParamId::Device, 2.0);
+    harness.run();
+    assert!(!harness.state().compare.abx_running());
+    harness.get_by_label_contains("abandoned");
+    assert!(!shared.compare_active());
+}
+
+#[test]
+fn closing_mid_drag_ends_the_gesture() {
+    let f = Fixture::new();
+    let mut harness = f.harness(Panel::Source);
+    let knob = harness.get_by_label_contains("50 %  ·").rect().center();
+    harness.hover_at(knob);
+    harness.drag_at(knob);
+    harness.step();
+    harness.hover_at(knob - vec2(0.0, 20.0));
+    harness.step();
+    assert_eq!(
+        f.host.count("begin"),
+        f.host.count("end") + 1,
+        "a drag is open"
+    );
+    harness.state_mut().close();
+    assert_eq!(f.host.count("begin"), f.host.count("end"));
 }
 
 #[test]
@@ -331,7 +364,7 @@ fn meters_show_what_the_audio_thread_measured() {
     harness.run();
     let hold = harness.state().meters_out.hold;
     assert!((hold[0] - 0.5).abs() < 1e-3, "{hold:?}");
-    harness.get_by_label("-6.0");
+    harness.get_by_label("−6.0");
     assert!(!harness.state().meters_out.clipped);
     f.params
         .shared
@@ -365,7 +398,8 @@ fn character_panel_measures_the_model() {
     );
     // What the panel shows is the model measured offline: the same numbers as
     // `measure::character` (deterministic: fixed ladder unit, seeded noise).
-    let direct = sourcery_dsp::measure::character(&job.settings, 48_000.0, -6.0);
+    let direct =
+        sourcery_dsp::measure::character(&job.settings, &f.params.custom_load, 48_000.0, -6.0);
     assert_eq!(c.thd.harmonics_dbc, direct.thd.harmonics_dbc);
     assert_eq!(c.thd.thd_n_db, direct.thd.thd_n_db);
     // Within 4 dB of the K13's published 0.0173 % at −6 dBFS [seed 002]. (The conformance
@@ -394,16 +428,13 @@ fn survives_twenty_open_close_cycles() {
         harness.run_steps(3);
         harness.get_by_label("Sourcery");
         editor = harness.into_state();
+        if panel == Panel::Character {
+            assert_eq!(editor.character.live_workers.load(Ordering::Acquire), 1);
+        }
         editor.close();
+        assert_eq!(editor.character.live_workers.load(Ordering::Acquire), 0);
         assert!(!f.params.shared.compare_active(), "cycle {cycle}");
     }
-    // Every character worker ends once its window is gone.
-    let start = Instant::now();
-    while RUNNING_WORKERS.load(Ordering::Acquire) > 0 {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "workers still running"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    // The character worker ended with its window (it is joined on close).
+    assert_eq!(editor.character.live_workers.load(Ordering::Acquire), 0);
 }
