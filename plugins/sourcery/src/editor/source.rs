@@ -180,7 +180,7 @@ fn converter_text(kind: &ConverterKind) -> String {
 
 fn volume_law_text(law: &sourcery_dsp::amp::volume::VolumeLaw) -> String {
     format!(
-        "Law: {:.0} dB at 25 %, {:.0} dB at 50 %, {:.0} dB at 75 %",
+        "Law: {:.1} dB at 25 %, {:.1} dB at 50 %, {:.1} dB at 75 %",
         law.gain_db(25.0),
         law.gain_db(50.0),
         law.gain_db(75.0)
