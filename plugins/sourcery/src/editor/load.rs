@@ -21,8 +21,8 @@ pub const AUDIBLE_HISS_DB_SPL: f64 = 0.0;
 #[derive(Default)]
 pub(super) struct LoadState {
     pub search: String,
-    curve_file: FileField,
-    peq_file: FileField,
+    pub curve_file: FileField,
+    pub peq_file: FileField,
     plot: Option<Plot>,
 }
 

@@ -71,8 +71,8 @@ pub fn max_gain_db(peq: &PeqSettings, rate: f64) -> f64 {
 pub(super) struct PeqState {
     /// The band being dragged and its latest (freq, gain).
     dragging: Option<(usize, f64, f64)>,
-    import: FileField,
-    export: FileField,
+    pub import: FileField,
+    pub export: FileField,
     /// The last graph's coordinates (tests use them to find the nodes).
     pub axis: Option<FreqAxis>,
 }

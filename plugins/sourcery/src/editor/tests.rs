@@ -438,3 +438,141 @@ fn survives_twenty_open_close_cycles() {
     // The character worker ended with its window (it is joined on close).
     assert_eq!(editor.character.live_workers.load(Ordering::Acquire), 0);
 }
+
+#[test]
+fn wheel_over_a_peq_node_changes_its_q() {
+    let f = Fixture::new();
+    f.set(band_param(0, 0), 1.0);
+    f.set(band_param(0, 2), 1000.0);
+    f.set(band_param(0, 3), 6.0);
+    f.set(band_param(0, 4), 1.0);
+    let mut harness = f.harness(Panel::Peq);
+    let node = node_pos(&harness, &f, 0);
+    harness.hover_at(node);
+    harness.step();
+    harness.event(egui::Event::MouseWheel {
+        unit: egui::MouseWheelUnit::Point,
+        delta: vec2(0.0, 50.0),
+        phase: egui::TouchPhase::Move,
+        source: egui::MouseWheelSource::Wheel,
+        modifiers: egui::Modifiers::NONE,
+    });
+    // egui spreads the wheel over a few frames (smooth scrolling).
+    harness.run_steps(20);
+    let q = f.get(band_param(0, 4));
+    println!("Q after one 50 px notch: {q}");
+    // One notch is ×1.12 (egui may spread the scroll over frames; the product is the same).
+    assert!((q / 1.12 - 1.0).abs() < 0.01, "Q {q}");
+    // The page did not scroll: the node is where it was.
+    assert!(node_pos(&harness, &f, 0).distance(node) < 0.5);
+}
+
+/// A scratch folder for one test.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("sourcery-editor-{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn load_panel_imports_files_and_names_the_line_of_a_bad_one() {
+    let dir = scratch("imports");
+    let f = Fixture::new();
+    let mut harness = f.harness(Panel::Load);
+    let import = |harness: &mut Harness<'static, SourceryEditor>, which: usize| {
+        let buttons: Vec<_> = harness.get_all_by_label("Import").collect();
+        buttons[which].click();
+        harness.run();
+    };
+
+    // A measured curve: imported, and the headphone becomes "Custom (imported)".
+    let curve = dir.join("curve.zma");
+    std::fs::write(
+        &curve,
+        "* test\n20 300 1\n100 480 20\n1000 301 -2\n20000 306 10\n",
+    )
+    .unwrap();
+    harness.state_mut().load.curve_file.path = curve.display().to_string();
+    import(&mut harness, 0);
+    assert_eq!(
+        f.get(ParamId::Headphone) as usize,
+        sourcery_dsp::params::HEADPHONE_CUSTOM
+    );
+    let (_, imported) = f.params.custom_load.get();
+    assert_eq!(imported.expect("imported").name, "curve.zma");
+
+    // A broken curve: the message names the file and line; the curve in use stays.
+    let bad = dir.join("bad.zma");
+    std::fs::write(&bad, "20 300 1\n100 abc 20\n").unwrap();
+    harness.state_mut().load.curve_file.path = bad.display().to_string();
+    import(&mut harness, 0);
+    let status = harness.state().status().to_owned();
+    assert!(
+        status.contains("bad.zma") && status.contains(":2"),
+        "{status}"
+    );
+    assert_eq!(f.params.custom_load.get().1.unwrap().name, "curve.zma");
+
+    // An AutoEQ profile sets the PEQ.
+    let eq = dir.join("ParametricEQ.txt");
+    std::fs::write(
+        &eq,
+        "Preamp: -6.2 dB\nFilter 1: ON PK Fc 105 Hz Gain 4.5 dB Q 0.70\n",
+    )
+    .unwrap();
+    harness.state_mut().load.peq_file.path = eq.display().to_string();
+    import(&mut harness, 1);
+    assert!((f.get(ParamId::PeqPreamp) + 6.2).abs() < 1e-4);
+    assert_eq!(f.get(band_param(0, 0)), 1.0);
+    assert!((f.get(band_param(0, 2)) - 105.0).abs() < 1e-3);
+    assert!((f.get(band_param(0, 3)) - 4.5).abs() < 1e-4);
+
+    // A broken profile: file and line named, the PEQ unchanged.
+    let bad_eq = dir.join("bad.txt");
+    std::fs::write(
+        &bad_eq,
+        "Preamp: -3 dB\nFilter 1: ON PK Fc lots Hz Gain 4 dB Q 1\n",
+    )
+    .unwrap();
+    harness.state_mut().load.peq_file.path = bad_eq.display().to_string();
+    import(&mut harness, 1);
+    let status = harness.state().status().to_owned();
+    assert!(
+        status.contains("bad.txt") && status.contains(":2"),
+        "{status}"
+    );
+    assert!((f.get(ParamId::PeqPreamp) + 6.2).abs() < 1e-4);
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn peq_export_writes_what_import_reads() {
+    let dir = scratch("export");
+    let f = Fixture::new();
+    for b in 0..10 {
+        f.set(band_param(b, 0), 0.0);
+    }
+    f.set(band_param(2, 0), 1.0);
+    f.set(band_param(2, 2), 3150.0);
+    f.set(band_param(2, 3), -4.5);
+    f.set(band_param(2, 4), 2.5);
+    f.set(ParamId::PeqPreamp, -2.0);
+    let mut harness = f.harness(Panel::Peq);
+    let path = dir.join("export.txt");
+    harness.state_mut().peq.export.path = path.display().to_string();
+    // The export row is below the fold at this window size.
+    harness.get_by_label("Export").scroll_to_me();
+    harness.run();
+    harness.get_by_label("Export").click();
+    harness.run();
+    let text = std::fs::read_to_string(&path).expect("exported");
+    let profile = sourcery_dsp::peq::parse_apo(&text, "export.txt").expect("parses");
+    let back = sourcery_dsp::peq::to_settings(&profile).expect("fits");
+    let now = sourcery_dsp::Settings::from_values(&f.params.values()).peq;
+    assert_eq!(back.preamp_db, now.preamp_db);
+    let on = |p: &sourcery_dsp::peq::PeqSettings| -> Vec<_> {
+        p.bands.iter().filter(|b| b.on).copied().collect()
+    };
+    assert_eq!(on(&back), on(&now));
+    std::fs::remove_dir_all(&dir).ok();
+}
