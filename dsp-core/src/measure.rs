@@ -34,8 +34,8 @@ use crate::analysis::{
     AUDIO_BAND_HZ, HARMONICS,
 };
 use crate::dac::stage::DacMode;
-use crate::headphones::{self, CustomLoad};
-use crate::load::{divider, Complex64};
+use crate::headphones::{self, CustomLoad, ResolvedLoad};
+use crate::load::divider;
 use crate::params::{DEVICE_LABELS, HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
 use crate::{Engine, Settings};
 
@@ -236,19 +236,19 @@ fn band(rate: f64) -> (f64, f64) {
     (AUDIO_BAND_HZ.0, AUDIO_BAND_HZ.1.min(0.45 * rate))
 }
 
-/// The load's complex impedance for `settings` (`None` for the imported curve).
-fn load_impedance(settings: &Settings) -> Option<Box<dyn Fn(f64) -> Complex64>> {
-    match settings.headphone {
-        HEADPHONE_CUSTOM => None,
-        HEADPHONE_RESISTIVE => {
-            let ohms = f64::from(settings.load_ohms).clamp(1.0, 600.0);
-            Some(Box::new(move |_| Complex64::new(ohms, 0.0)))
-        }
-        index => {
-            let network = headphones::by_index(index)?.network.clone();
-            Some(Box::new(move |f| network.impedance(f)))
-        }
+/// The load of `settings` as the engine resolves it (`None` for the imported curve, which
+/// these measurements leave out).
+fn load_impedance(settings: &Settings) -> Option<ResolvedLoad> {
+    if settings.headphone == HEADPHONE_CUSTOM {
+        return None;
     }
+    Some(
+        settings
+            .dac_config()
+            .load?
+            .source
+            .resolve(&CustomLoad::default()),
+    )
 }
 
 /// A-weighted noise (V RMS) across the load, silence in, absolute mode, `seconds` long.
@@ -322,8 +322,8 @@ fn z_out_effect(settings: &Settings, rate: f64) -> Option<ZOutEffect> {
         ..small
     });
     let without = deviation_db(&impulse_response(&mut e, len), rate, &freqs);
-    let h_1k = divider(z_load(1000.0), z_out).norm();
-    let formula = |f: f64| 20.0 * (divider(z_load(f), z_out).norm() / h_1k).log10();
+    let h_1k = divider(z_load.impedance(1000.0), z_out).norm();
+    let formula = |f: f64| 20.0 * (divider(z_load.impedance(f), z_out).norm() / h_1k).log10();
     let measured: Vec<f64> = with.iter().zip(&without).map(|(a, b)| a - b).collect();
     let worst_error_db = freqs
         .iter()
@@ -462,8 +462,9 @@ pub fn measure(settings: &Settings, rate: f64) -> Measurement {
     });
 
     // Clip point into the load.
-    let load_1k =
-        load_impedance(settings).map_or(f64::from(settings.load_ohms), |z| z(1000.0).norm());
+    let load_1k = load_impedance(settings).map_or(f64::from(settings.load_ohms), |z| {
+        z.impedance(1000.0).norm()
+    });
     let max_output =
         clip_point(&full_power(settings), rate, None).map(|(vrms, input_dbfs)| MaxOutput {
             vrms,
@@ -1026,6 +1027,7 @@ pub fn conformance(device_slot: usize) -> Vec<ConformanceRow> {
 mod tests {
     use super::*;
     use crate::analysis::testutil::{sine, white_noise};
+    use crate::load::Complex64;
     use std::f64::consts::TAU;
 
     /// Pre-ringing: the largest |sample| before the main lobe, i.e. before the monotonic

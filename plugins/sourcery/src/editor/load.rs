@@ -3,7 +3,7 @@
 //! change the output impedance makes on it, and what the setting means at the ear.
 
 use egui::{RichText, Sense, Stroke};
-use sourcery_dsp::headphones::{self, ResolvedLoad};
+use sourcery_dsp::headphones;
 use sourcery_dsp::load::{divider, Complex64};
 use sourcery_dsp::params::{HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
 use sourcery_dsp::settings::headphone_preset_values;
@@ -42,30 +42,6 @@ struct PlotKey {
     load_ohms: f32,
     z_out: f64,
     generation: u64,
-}
-
-/// The load of a setting as a function of frequency (`None`: Custom with no curve yet, which
-/// plays as the resistor).
-fn load_of(headphone: usize, load_ohms: f32, params: &SourceryParams) -> ResolvedLoad {
-    let resistor = || {
-        ResolvedLoad::Network(
-            sourcery_dsp::load::network::Network::parse(&format!(
-                "R({})",
-                load_ohms.clamp(1.0, 600.0)
-            ))
-            .expect("a resistor parses"),
-        )
-    };
-    match headphone {
-        HEADPHONE_RESISTIVE => resistor(),
-        HEADPHONE_CUSTOM => match params.custom_load.get().1 {
-            Some(c) => ResolvedLoad::Curve(c.curve),
-            None => resistor(),
-        },
-        index => headphones::by_index(index)
-            .map(|h| ResolvedLoad::Network(h.network.clone()))
-            .unwrap_or_else(resistor),
-    }
 }
 
 impl LoadState {
@@ -272,7 +248,11 @@ impl LoadState {
             generation: params.custom_load.generation(),
         };
         if self.plot.as_ref().map(|p| p.key) != Some(key) {
-            let load = load_of(s.headphone, s.load_ohms, params);
+            // The load the engine drives (`LoadSource::resolve`, as the rebuild worker does).
+            let load = match s.dac_config().load {
+                Some(config) => config.source.resolve(&params.custom_load),
+                None => return,
+            };
             let freqs = widgets::log_freqs(20.0, 20_000.0, 240);
             let z: Vec<(f64, f64)> = freqs
                 .iter()
