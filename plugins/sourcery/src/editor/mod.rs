@@ -204,10 +204,15 @@ impl<'a> Ctl<'a> {
 
     /// A drop-down for an enumeration.
     pub fn combo(&self, ui: &mut egui::Ui, id: ParamId, labels: &[&str]) {
+        self.combo_width(ui, id, labels, 200.0);
+    }
+
+    /// [`Ctl::combo`] `width` points wide.
+    pub fn combo_width(&self, ui: &mut egui::Ui, id: ParamId, labels: &[&str], width: f32) {
         let current = self.values.get_index(id);
         let response = egui::ComboBox::from_id_salt(id.spec().id)
             .selected_text(labels.get(current).copied().unwrap_or("?"))
-            .width(200.0)
+            .width(width)
             .show_ui(ui, |ui| {
                 for (i, label) in labels.iter().enumerate() {
                     if ui.selectable_label(current == i, *label).clicked() && current != i {

@@ -293,19 +293,7 @@ fn table(ui: &mut egui::Ui, ctl: &Ctl) {
                 if check.changed() {
                     ctl.set(band_param(b, 0), f32::from(u8::from(on)));
                 }
-                let kind = ctl.values.get_index(band_param(b, 1));
-                let combo = egui::ComboBox::from_id_salt(("peq-type", b))
-                    .selected_text(PEQ_TYPE_LABELS.get(kind).copied().unwrap_or("?"))
-                    .width(120.0)
-                    .show_ui(ui, |ui| {
-                        for (i, label) in PEQ_TYPE_LABELS.iter().enumerate() {
-                            if ui.selectable_label(kind == i, *label).clicked() && kind != i {
-                                ctl.set(band_param(b, 1), i as f32);
-                            }
-                        }
-                    })
-                    .response;
-                super::name_widget(&combo, egui::Role::ComboBox, band_param(b, 1).spec().name);
+                ctl.combo_width(ui, band_param(b, 1), PEQ_TYPE_LABELS, 120.0);
                 let f = ctl.get(band_param(b, 2));
                 ctl.drag_value(ui, band_param(b, 2), f64::from(f) * 0.005, 0);
                 ctl.drag_value(ui, band_param(b, 3), 0.05, 1);

@@ -63,8 +63,13 @@ impl GuiContextInner for TestHost {
         self.log.lock().unwrap().push(("end", name));
     }
 
+    /// This host keeps no state of its own (the editor never asks for one).
     fn get_state(&self) -> PluginState {
-        unimplemented!("the editor does not read the state")
+        PluginState {
+            version: String::new(),
+            params: Default::default(),
+            fields: Default::default(),
+        }
     }
 
     fn set_state(&self, _state: PluginState) {}
@@ -108,10 +113,7 @@ impl Fixture {
         let mut editor = SourceryEditor::new(self.params.clone());
         editor.open(self.gui());
         editor.set_panel(panel);
-        let mut harness = Harness::builder()
-            .with_size(vec2(WINDOW_SIZE.0 as f32, WINDOW_SIZE.1 as f32))
-            .with_step_dt(1.0 / 60.0)
-            .build_ui_state(|ui, editor: &mut SourceryEditor| editor.draw(ui), editor);
+        let mut harness = harness_for(editor);
         if panel == Panel::Character {
             // The spinner repaints until the worker answers.
             harness.run_steps(3);
@@ -120,6 +122,14 @@ impl Fixture {
         }
         harness
     }
+}
+
+/// A window of the editor's size drawing `editor`, 60 frames a second.
+fn harness_for(editor: SourceryEditor) -> Harness<'static, SourceryEditor> {
+    Harness::builder()
+        .with_size(vec2(WINDOW_SIZE.0 as f32, WINDOW_SIZE.1 as f32))
+        .with_step_dt(1.0 / 60.0)
+        .build_ui_state(|ui, editor: &mut SourceryEditor| editor.draw(ui), editor)
 }
 
 /// Steps until `done` holds (the character worker runs on its own thread).
@@ -422,9 +432,7 @@ fn survives_twenty_open_close_cycles() {
         if panel == Panel::Compare {
             editor.compare.active = true;
         }
-        let mut harness = Harness::builder()
-            .with_size(vec2(WINDOW_SIZE.0 as f32, WINDOW_SIZE.1 as f32))
-            .build_ui_state(|ui, editor: &mut SourceryEditor| editor.draw(ui), editor);
+        let mut harness = harness_for(editor);
         harness.run_steps(3);
         harness.get_by_label("Sourcery");
         editor = harness.into_state();
