@@ -511,6 +511,19 @@ mod tests {
         comp.process(main, &mut [left, right], active, play_reference);
     }
 
+    /// `x` on both channels with comparing on: the first `half` samples as A, the rest as B.
+    fn a_then_b(
+        main: &mut Engine,
+        comp: &mut Comparator,
+        x: &[f32],
+        half: usize,
+    ) -> (Vec<f32>, Vec<f32>) {
+        let (mut l, mut r) = (x.to_vec(), x.to_vec());
+        run(main, comp, &mut l[..half], &mut r[..half], true, false);
+        run(main, comp, &mut l[half..], &mut r[half..], true, true);
+        (l, r)
+    }
+
     /// Activate and let the fades settle (30 ms of silence).
     fn activate(main: &mut Engine, comp: &mut Comparator) {
         let mut l = vec![0.0f32; (0.03 * RATE) as usize];
@@ -528,17 +541,7 @@ mod tests {
             let amplitude = 0.1; // −20 dBFS
             let half = (0.6 * RATE) as usize;
             let x = sine(2 * half, amplitude);
-            let (mut l, mut r) = (x.clone(), x.clone());
-            run(
-                &mut main,
-                &mut comp,
-                &mut l[..half],
-                &mut r[..half],
-                true,
-                false,
-            );
-            let (lb, rb) = (&mut l[half..], &mut r[half..]);
-            run(&mut main, &mut comp, lb, rb, true, true);
+            let (l, r) = a_then_b(&mut main, &mut comp, &x, half);
             // Read 0.4 s of each, after 0.2 s of settling (activation, crossfade, the
             // K13's analog high-pass).
             let skip = (0.2 * RATE) as usize;
@@ -919,17 +922,7 @@ mod tests {
             let mut comp = Comparator::new(&settings, reference_custom);
             comp.prepare(RATE, 512, 2);
             comp.apply_now(&settings, IDEAL);
-            let (mut l, mut r) = (x.clone(), x.clone());
-            run(
-                &mut main,
-                &mut comp,
-                &mut l[..half],
-                &mut r[..half],
-                true,
-                false,
-            );
-            let (lb, rb) = (&mut l[half..], &mut r[half..]);
-            run(&mut main, &mut comp, lb, rb, true, true);
+            let (l, _) = a_then_b(&mut main, &mut comp, &x, half);
             // 0.2 s of settling, then 0.4 s (40 periods of 100 Hz).
             let skip = (0.2 * RATE) as usize;
             (ratio(&l[skip..half]), ratio(&l[half + skip..]))
