@@ -13,12 +13,14 @@ use std::path::{Path, PathBuf};
 
 /// Headphone slots without a file: (slot, label, the constant naming the slot). Frozen
 /// (hosts store the index).
-const RESERVED_HEADPHONES: &[(usize, &str, &str)] = &[
-    (1, "Resistive", "HEADPHONE_RESISTIVE"),
-    (11, "Custom (imported)", "HEADPHONE_CUSTOM"),
+const RESERVED_HEADPHONES: &[(usize, &str, &str, &str)] = &[
+    (1, "Resistive", "HEADPHONE_RESISTIVE", "resistive"),
+    (11, "Custom (imported)", "HEADPHONE_CUSTOM", "custom"),
 ];
 
 struct Entry {
+    /// The file's stem: the preset's id (`fiio-k13-r2r`).
+    id: String,
     /// Path relative to the workspace, for messages (`presets/devices/x.toml`).
     shown: String,
     /// Absolute path, for `include_str!`.
@@ -56,18 +58,38 @@ fn main() {
     }
     out.push_str("];\n\n");
     out.push_str(
+        "/// Ids of the devices (their files' stems), in slot order.\n\
+         pub const DEVICE_IDS: &[&str] = &[\n",
+    );
+    for entry in devices.values() {
+        let _ = writeln!(out, "    {:?},", entry.id);
+    }
+    out.push_str("];\n\n");
+    out.push_str(
         "/// Labels of the `headphone` enumeration: the factory headphone files' names and the \
          reserved entries, in slot order.\npub const HEADPHONE_LABELS: &[&str] = &[\n",
     );
     for slot in 0..headphones.len() + RESERVED_HEADPHONES.len() {
         let label = match RESERVED_HEADPHONES.iter().find(|(s, ..)| *s == slot) {
-            Some((_, label, _)) => label.to_string(),
+            Some((_, label, ..)) => label.to_string(),
             None => headphones[&slot].name.clone(),
         };
         let _ = writeln!(out, "    {label:?},");
     }
     out.push_str("];\n\n");
-    for (slot, label, name) in RESERVED_HEADPHONES {
+    out.push_str(
+        "/// Ids of the headphones (their files' stems; the reserved entries' ids are \
+         `resistive` and `custom`), in slot order.\npub const HEADPHONE_IDS: &[&str] = &[\n",
+    );
+    for slot in 0..headphones.len() + RESERVED_HEADPHONES.len() {
+        let id = match RESERVED_HEADPHONES.iter().find(|(s, ..)| *s == slot) {
+            Some((.., id)) => id.to_string(),
+            None => headphones[&slot].id.clone(),
+        };
+        let _ = writeln!(out, "    {id:?},");
+    }
+    out.push_str("];\n\n");
+    for (slot, label, name, _) in RESERVED_HEADPHONES {
         let _ = writeln!(
             out,
             "/// Slot of {label:?} (reserved; no file).\npub const {name}: usize = {slot};\n"
@@ -97,7 +119,11 @@ fn main() {
 
 /// Read every `*.toml` of `dir` (sorted by file name) and return them by slot, checking that
 /// slots and names are unique and that, with `reserved`, the slots are `0..n` with no gap.
-fn scan(dir: &Path, shown_dir: &str, reserved: &[(usize, &str, &str)]) -> BTreeMap<usize, Entry> {
+fn scan(
+    dir: &Path,
+    shown_dir: &str,
+    reserved: &[(usize, &str, &str, &str)],
+) -> BTreeMap<usize, Entry> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| fail(shown_dir, 1, &format!("cannot read the folder: {e}")))
         .filter_map(Result::ok)
@@ -132,7 +158,7 @@ fn scan(dir: &Path, shown_dir: &str, reserved: &[(usize, &str, &str)]) -> BTreeM
                 "`slot` must be an integer 0…255",
             ),
         };
-        if let Some((_, label, _)) = reserved.iter().find(|(s, ..)| *s == slot) {
+        if let Some((_, label, ..)) = reserved.iter().find(|(s, ..)| *s == slot) {
             fail(
                 &shown,
                 key_line(&text, "slot"),
@@ -153,8 +179,20 @@ fn scan(dir: &Path, shown_dir: &str, reserved: &[(usize, &str, &str)]) -> BTreeM
                 &format!("name {name:?} is also used by {}", other.shown),
             );
         }
+        let id = path
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
         let path = path.canonicalize().unwrap_or(path);
-        by_slot.insert(slot, Entry { shown, path, name });
+        by_slot.insert(
+            slot,
+            Entry {
+                id,
+                shown,
+                path,
+                name,
+            },
+        );
     }
 
     let total = by_slot.len() + reserved.len();
@@ -170,7 +208,7 @@ fn scan(dir: &Path, shown_dir: &str, reserved: &[(usize, &str, &str)]) -> BTreeM
             );
         }
     }
-    if let Some((slot, label, _)) = reserved.iter().find(|(s, ..)| *s >= total) {
+    if let Some((slot, label, ..)) = reserved.iter().find(|(s, ..)| *s >= total) {
         fail(
             shown_dir,
             1,

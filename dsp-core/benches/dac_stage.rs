@@ -1,4 +1,4 @@
-//! DAC stage bench: the whole stage (OS chip filter, converter, band-limited hold into the
+//! Chain bench: the DAC and analog stages alone (OS chip filter, converter, band-limited hold into the
 //! analog domain, analog low-pass, harmonic shaper, decimator back to the host rate), stereo,
 //! host blocks of 512 frames, for the built-in voicings:
 //!
@@ -21,13 +21,13 @@
 
 use criterion::{Criterion, Throughput};
 use sourcery_dsp::analog::decimator::{self, DecimatorPhase};
-use sourcery_dsp::dac::os_filter::OsFilter;
-use sourcery_dsp::dac::stage::{DacConfig, DacMode, DacStage, StageLayout};
+use sourcery_dsp::chain::{Chain, ChainConfig};
+use sourcery_dsp::clocks::ChainLayout;
+use sourcery_dsp::dac::{DacConfig, DacMode, OsFilter};
 use sourcery_dsp::filter::fir::Kernel;
-use sourcery_dsp::headphones::CustomLoad;
-use sourcery_dsp::load::{curve::ImpedanceCurve, examples, Network};
-use sourcery_dsp::params::HEADPHONE_CUSTOM;
-use sourcery_dsp::voicing::k13_r2r;
+use sourcery_dsp::load::{curve::ImpedanceCurve, examples, CustomLoad, Network};
+use sourcery_dsp::presets::{Catalogue, DeviceSlot, HeadphoneSlot};
+use sourcery_dsp::voicing::{k13_r2r, k7};
 use sourcery_dsp::Settings;
 use std::hint::black_box;
 use std::time::{Duration, Instant};
@@ -42,82 +42,94 @@ const REQUIRED_CHAIN_REALTIME: f64 = 100.0;
 /// One configuration to measure.
 struct Case {
     name: &'static str,
-    config: DacConfig,
+    config: ChainConfig,
     host_rate: f64,
+}
+
+/// A device's DAC and analog stage alone, with its DAC changed by `edit`.
+fn dac_only(
+    device: &sourcery_dsp::presets::DeviceVoicing,
+    edit: impl Fn(&mut DacConfig),
+) -> ChainConfig {
+    let mut dac = device.dac;
+    edit(&mut dac);
+    ChainConfig::dac_only(dac, device.analog)
+}
+
+/// The whole chain `settings` ask for, as the plugin builds it.
+fn whole_chain(settings: Settings) -> ChainConfig {
+    let custom = custom_load();
+    settings
+        .chain_request(custom.generation())
+        .resolve(Catalogue::factory(), &custom)
 }
 
 fn cases() -> Vec<Case> {
     vec![
         Case {
             name: "k13_os_44k1",
-            config: k13_r2r(),
+            config: dac_only(k13_r2r(), |_| {}),
             host_rate: 44_100.0,
         },
         Case {
             name: "k13_nos_44k1",
-            config: DacConfig {
-                mode: DacMode::Nos,
-                ..k13_r2r()
-            },
+            config: dac_only(k13_r2r(), |d| d.mode = DacMode::Nos),
             host_rate: 44_100.0,
         },
         Case {
             name: "ideal_44k1",
-            config: DacConfig::IDEAL,
+            config: ChainConfig::ideal(),
             host_rate: 44_100.0,
         },
         Case {
             name: "k13_os_minphase_44k1",
-            config: DacConfig {
+            config: ChainConfig {
                 decimator: DecimatorPhase::Minimum,
-                ..k13_r2r()
+                ..dac_only(k13_r2r(), |_| {})
             },
             host_rate: 44_100.0,
         },
         Case {
             name: "k13_os_96k",
-            config: k13_r2r(),
+            config: dac_only(k13_r2r(), |_| {}),
             host_rate: 96_000.0,
         },
         Case {
             name: "k7_os_48k",
-            config: sourcery_dsp::voicing::k7(),
+            config: dac_only(k7(), |_| {}),
             host_rate: 48_000.0,
         },
         Case {
             name: "chain_k13_andromeda_44k1",
-            config: Settings::default().dac_config(),
+            config: whole_chain(Settings::default()),
             host_rate: 44_100.0,
         },
         Case {
             name: "chain_k13_hd600_75ohm_44k1",
-            config: Settings {
-                headphone: 6,
+            config: whole_chain(Settings {
+                headphone: HeadphoneSlot::by_id("sennheiser-hd600").expect("HD600"),
                 z_out_custom: true,
                 z_out_ohms: 75.0,
                 ..Settings::default()
-            }
-            .dac_config(),
+            }),
             host_rate: 44_100.0,
         },
         Case {
             name: "chain_k13_curve_75ohm_44k1",
-            config: Settings {
-                headphone: HEADPHONE_CUSTOM,
+            config: whole_chain(Settings {
+                headphone: HeadphoneSlot::CUSTOM,
                 z_out_custom: true,
                 z_out_ohms: 75.0,
                 ..Settings::default()
-            }
-            .dac_config(),
+            }),
             host_rate: 44_100.0,
         },
         Case {
             name: "chain_k7_andromeda_48k",
-            config: Settings {
-                device: 2,
+            config: whole_chain(Settings {
+                device: DeviceSlot::by_id("fiio-k7").expect("K7"),
                 ..Settings::default()
-            }
-            .dac_config(),
+            }),
             host_rate: 48_000.0,
         },
     ]
@@ -153,21 +165,20 @@ fn test_signal(len: usize, seed: u32) -> Vec<f32> {
 
 /// Processes one stereo block of [`BLOCK`] frames per call.
 struct Job {
-    stage: DacStage,
+    stage: Chain,
     input: Vec<Vec<f32>>,
     buffers: Vec<Vec<f32>>,
 }
 
 impl Job {
     fn new(case: &Case) -> Self {
-        let stage = DacStage::with_custom_load(
+        let stage = Chain::new(
             &case.config,
-            StageLayout {
+            ChainLayout {
                 host_rate: case.host_rate,
                 max_block: BLOCK,
                 channels: CHANNELS,
             },
-            &custom_load(),
         );
         let input: Vec<Vec<f32>> = (0..CHANNELS)
             .map(|c| test_signal(BLOCK, c as u32 + 1))
@@ -275,8 +286,7 @@ fn print_summary() {
     );
     for case in cases() {
         let mut job = Job::new(&case);
-        let (m, _) = job.stage.dac_clock();
-        let k = job.stage.oversampling();
+        let (m, k) = (job.stage.clocks().m, job.stage.clocks().k);
         let (cpu, wall) = time_per_call(&mut job);
         let audio = BLOCK as f64 / case.host_rate;
         let rt = audio / cpu;

@@ -15,9 +15,11 @@
 //!
 //! While inactive (and the fades settled), the output is the main engine's, bit for bit.
 
-use crate::headphones::CustomLoad;
+use crate::clocks::MAX_CHANNELS;
+use crate::load::CustomLoad;
+use crate::presets::DeviceSlot;
 use crate::util::{db_to_gain, LinearRamp, MultiDelay};
-use crate::{Engine, Settings, MAX_CHANNELS};
+use crate::{Engine, Settings};
 
 /// Length of the A/B crossfade and of the B gain ramp.
 const XFADE_SECONDS: f32 = 0.010;
@@ -33,7 +35,7 @@ pub struct Comparator {
     /// The settings the reference runs (the main settings with another device).
     reference_settings: Settings,
     /// The last main settings and reference device given to `set_settings`.
-    last: Option<(Settings, usize)>,
+    last: Option<(Settings, DeviceSlot)>,
     /// The main engine's 1 kHz output level (dB re input, trim excluded) seen at the
     /// last block; see [`output_level_db`].
     main_level_db: f32,
@@ -126,7 +128,7 @@ impl Comparator {
 
     /// The reference runs the main settings with `device` replaced by `reference_device`.
     /// Never allocates; cheap when unchanged.
-    pub fn set_settings(&mut self, main: &Settings, reference_device: usize) {
+    pub fn set_settings(&mut self, main: &Settings, reference_device: DeviceSlot) {
         if self.last == Some((*main, reference_device)) {
             return;
         }
@@ -142,7 +144,7 @@ impl Comparator {
 
     /// [`Comparator::set_settings`], building the reference's stage on this thread
     /// (allocates; for offline rendering and tests). Call after [`Comparator::prepare`].
-    pub fn apply_now(&mut self, main: &Settings, reference_device: usize) {
+    pub fn apply_now(&mut self, main: &Settings, reference_device: DeviceSlot) {
         self.set_settings(main, reference_device);
         self.reference.apply_now(&self.reference_settings);
     }
@@ -160,7 +162,7 @@ impl Comparator {
         &mut self,
         main: &Engine,
         main_settings: &Settings,
-        reference_device: usize,
+        reference_device: DeviceSlot,
     ) {
         self.apply_now(main_settings, reference_device);
         self.reference.reset();
@@ -442,8 +444,8 @@ impl Comparator {
 /// level matching compensates (`−level_match_db`).
 pub fn output_level_db(engine: &Engine) -> f32 {
     let amp_db = engine
-        .dac()
-        .and_then(|dac| dac.amp())
+        .chain()
+        .and_then(|chain| chain.amp())
         .map_or(0.0, |amp| (20.0 * amp.linear_gain().log10()) as f32);
     if engine.settings().level_match {
         amp_db
@@ -457,11 +459,11 @@ mod tests {
     use super::*;
     use crate::analysis::testutil::{self, to_f32, white_noise};
     use crate::analysis::{impulse_peak, tone};
-    use crate::params::HEADPHONE_CUSTOM;
+    use crate::presets::HeadphoneSlot;
 
     const RATE: f32 = 48_000.0;
-    const K13: usize = 0;
-    const IDEAL: usize = 1;
+    const K13: DeviceSlot = DeviceSlot(0);
+    const IDEAL: DeviceSlot = DeviceSlot::IDEAL;
 
     /// A 1 kHz sine of peak `amplitude` at [`RATE`].
     fn sine(n: usize, amplitude: f32) -> Vec<f32> {
@@ -895,7 +897,7 @@ mod tests {
             .expect("valid curve");
         let settings = Settings {
             device: IDEAL,
-            headphone: HEADPHONE_CUSTOM,
+            headphone: HeadphoneSlot::CUSTOM,
             z_out_custom: true,
             z_out_ohms: 75.0,
             ..Settings::default()
@@ -1013,7 +1015,7 @@ mod tests {
     /// muted); old reference K13, new K7.
     #[test]
     fn switching_the_reference_never_plays_the_stale_voicing() {
-        const K7: usize = crate::voicing::K7;
+        let k7 = DeviceSlot::by_id("fiio-k7").unwrap();
         let main_settings = Settings {
             device: IDEAL,
             ..Settings::default()
@@ -1043,18 +1045,18 @@ mod tests {
         let mut out = x.clone();
         comp.process(&mut main, &mut [&mut out[..request]], true, true);
         assert_eq!(&out[..request], &old[..request], "runs are reproducible");
-        comp.set_settings(&main_settings, K7);
+        comp.set_settings(&main_settings, k7);
         // The fade (and a block) at once: the worker cannot have built the stage yet.
         let mut pos = request + fade + 64;
         comp.process(&mut main, &mut [&mut out[request..pos]], true, true);
         assert_eq!(
-            comp.reference().dac().map(|d| *d.config()),
+            comp.reference().running_request(),
             Some(
                 Settings {
                     device: K13,
                     ..main_settings
                 }
-                .dac_config()
+                .chain_request(0)
             ),
             "the old stage ran through the fade"
         );
@@ -1075,13 +1077,13 @@ mod tests {
         }
         let swapped = swapped.expect("the new stage came in within the record");
         assert_eq!(
-            comp.reference().dac().map(|d| *d.config()),
+            comp.reference().running_request(),
             Some(
                 Settings {
-                    device: K7,
+                    device: k7,
                     ..main_settings
                 }
-                .dac_config()
+                .chain_request(0)
             )
         );
         let (new_latency, delay_b) = (

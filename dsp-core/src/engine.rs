@@ -1,31 +1,38 @@
-//! The signal chain.
+//! The signal chain as the plugins run it.
 //!
 //! ```text
-//! host rate                      analog domain (K·fs)                              host rate
-//! input conditioning → PEQ → DAC ──► analog stages → load ──► decimator → output (level match,
-//!                                                                           trim, bypass)
+//! host rate                        analog domain (K·fs)                                host rate
+//! input conditioning → PEQ → Chain: DAC ──► analog stages → amp → load (network) ──► decimator → load (curve) → output (level match, trim, bypass)
 //! ```
 //!
-//! The DAC, analog stages and decimator are one [`DacStage`]; PEQ (issue "Parametric EQ")
-//! and the amp and load (issue "Amp and load") slot in at their places. Each stage has
-//! `prepare` (allocates), `reset` and `process` (never allocates).
+//! One sample's path, file by file: `engine.rs` (input conditioning: NaN/∞ → 0,
+//! denormals → 0) → `peq/processor.rs` (the user's PEQ, host rate) → `chain/mod.rs`
+//! ([`Chain::process`]: `chain/to_dac_rate.rs` → `dac/os_filter.rs` → `dac/converter.rs`
+//! → `dac/hold.rs` → `analog/lowpass.rs` → `analog/shaper.rs` → `amp/stage.rs` →
+//! `load/iir.rs` → `analog/decimator.rs` → `load/fir.rs`) → `engine.rs` (level match,
+//! trim, bypass crossfade with the latency-compensated dry signal).
 //!
-//! Parameters that change the stage's structure (device, mode, filter, DAC rate, ladder,
-//! decimator) are built off the audio thread by a [`Rebuilder`]; the new stage is swapped in
-//! under a 5 ms fade-out/fade-in, and [`Engine::latency_samples`] follows it (the plugins
-//! report the change to the host). Offline callers can use [`Engine::apply_now`].
+//! Each stage has `new`/`prepare` (allocates), `reset` and `process` (never allocates).
+//!
+//! Parameters that change the chain's structure (device, mode, filter, DAC rate, ladder,
+//! decimator, output, output impedance, headphone) are a new [`ChainRequest`]: it is built
+//! off the audio thread by a [`Rebuilder`], which resolves it against the [`Catalogue`] the
+//! engine was given; the new chain is swapped in under a 5 ms fade-out/fade-in, and
+//! [`Engine::latency_samples`] follows it (the plugins report the change to the host).
+//! Offline callers can use [`Engine::apply_now`]. The audio thread reads no preset list.
 
-use crate::dac::stage::{DacConfig, DacStage, StageLayout};
-use crate::headphones::{CustomLoad, LoadSource};
+use crate::chain::Chain;
+use crate::clocks::{ChainLayout, MAX_CHANNELS};
+use crate::load::CustomLoad;
 use crate::peq::Peq;
-use crate::rebuild::{Rebuilder, Request};
-use crate::settings::Settings;
+use crate::presets::Catalogue;
+use crate::rebuild::{Built, Rebuilder, Request};
+use crate::settings::{ChainRequest, Settings};
 use crate::util::{db_to_gain, sanitize_sample, LinearRamp, MultiDelay, DENORMAL_FLOOR};
-use crate::MAX_CHANNELS;
 
 /// Length of gain ramps and of the bypass crossfade.
 const RAMP_SECONDS: f32 = 0.010;
-/// Length of each half of the fade around a stage swap.
+/// Length of each half of the fade around a chain swap.
 const SWAP_FADE_SECONDS: f32 = 0.005;
 /// Longest latency the bypass path can follow, in samples.
 const MAX_DRY_DELAY: usize = 16_384;
@@ -39,21 +46,23 @@ pub struct Engine {
     input: InputConditioner,
     /// The user's PEQ (host rate, before the DAC).
     peq: Peq,
-    /// The running DAC stage (`None` until [`Engine::prepare`]).
-    dac: Option<Box<DacStage>>,
-    /// The configuration the settings ask for.
-    wanted: DacConfig,
+    /// The running chain (`None` until [`Engine::prepare`]).
+    running: Option<Box<Built>>,
+    /// The chain the settings ask for.
+    wanted: ChainRequest,
     /// `wanted` could not be sent to the worker yet.
     unsent: bool,
-    /// A finished stage waiting for the fade-out.
-    incoming: Option<Box<DacStage>>,
-    /// A retired stage the worker could not take yet.
-    outgoing: Option<Box<DacStage>>,
+    /// A finished chain waiting for the fade-out.
+    incoming: Option<Box<Built>>,
+    /// A retired chain the worker could not take yet.
+    outgoing: Option<Box<Built>>,
     rebuilder: Option<Rebuilder>,
     swap_fade: LinearRamp,
     output: OutputStage,
     /// Latency-compensated copy of the input for bypass: one ring per channel.
     dry: MultiDelay,
+    /// The devices and headphones requests are resolved against (by the worker).
+    catalogue: Catalogue,
     /// The user's imported impedance curve (shared with the plugin and the worker).
     custom: CustomLoad,
     /// `custom`'s generation last seen by the audio thread.
@@ -61,8 +70,8 @@ pub struct Engine {
 }
 
 impl Engine {
-    /// Create an engine for `settings`. Nothing is designed until [`Engine::prepare`];
-    /// before it, `process` leaves the audio untouched.
+    /// Create an engine for `settings` on the process's [`Catalogue::active`]. Nothing is
+    /// designed until [`Engine::prepare`]; before it, `process` leaves the audio untouched.
     pub fn new(settings: &Settings) -> Self {
         Self::with_custom_load(settings, CustomLoad::default())
     }
@@ -70,6 +79,11 @@ impl Engine {
     /// [`Engine::new`] with a handle to the imported impedance curve, which the plugin keeps
     /// across engines (and in its state).
     pub fn with_custom_load(settings: &Settings, custom: CustomLoad) -> Self {
+        Self::with_catalogue(settings, Catalogue::active().clone(), custom)
+    }
+
+    /// An engine whose devices and headphones come from `catalogue`.
+    pub fn with_catalogue(settings: &Settings, catalogue: Catalogue, custom: CustomLoad) -> Self {
         Self {
             settings: *settings,
             sample_rate: 48_000.0,
@@ -77,8 +91,8 @@ impl Engine {
             channels: 0,
             input: InputConditioner::default(),
             peq: Peq::new(48_000.0, 1, 1),
-            dac: None,
-            wanted: settings.dac_config(),
+            running: None,
+            wanted: settings.chain_request(custom.generation()),
             unsent: false,
             incoming: None,
             outgoing: None,
@@ -86,6 +100,7 @@ impl Engine {
             swap_fade: LinearRamp::new(1.0, 1),
             output: OutputStage::default(),
             dry: MultiDelay::default(),
+            catalogue,
             custom_generation: custom.generation(),
             custom,
         }
@@ -96,15 +111,25 @@ impl Engine {
         &self.custom
     }
 
-    /// The stage the settings ask for, with the custom curve's current generation.
-    fn wanted_config(&self) -> DacConfig {
-        let mut config = self.settings.dac_config();
-        if let Some(load) = &mut config.load {
-            if let LoadSource::Custom { generation, .. } = &mut load.source {
-                *generation = self.custom_generation;
-            }
-        }
-        config
+    /// The catalogue the engine resolves devices and headphones against.
+    pub fn catalogue(&self) -> &Catalogue {
+        &self.catalogue
+    }
+
+    /// The chain the settings ask for, with the custom curve's current generation.
+    fn wanted_request(&self) -> ChainRequest {
+        self.settings.chain_request(self.custom_generation)
+    }
+
+    /// Build `request` on this thread (allocates).
+    fn build(&self, request: ChainRequest) -> Box<Built> {
+        let request = Request {
+            chain: request,
+            layout: self.layout(),
+        };
+        let mut built = Box::new(Built::new(request, &self.catalogue, &self.custom));
+        built.chain.snap_amp_controls(&self.settings.amp_controls());
+        built
     }
 
     /// Allocate and design everything for this sample rate, largest block and channel
@@ -118,15 +143,16 @@ impl Engine {
         self.max_block = max_block.max(1);
         self.channels = channels.clamp(1, MAX_CHANNELS);
         self.custom_generation = self.custom.generation();
-        self.wanted = self.wanted_config();
+        self.wanted = self.wanted_request();
         self.unsent = false;
         self.incoming = None;
         self.outgoing = None;
-        let mut dac = DacStage::with_custom_load(&self.wanted, self.layout(), &self.custom);
-        dac.snap_amp_controls(&self.settings.amp_controls());
-        self.dac = Some(Box::new(dac));
+        self.running = Some(self.build(self.wanted));
         if self.rebuilder.is_none() {
-            self.rebuilder = Some(Rebuilder::spawn(self.custom.clone()));
+            self.rebuilder = Some(Rebuilder::spawn(
+                self.catalogue.clone(),
+                self.custom.clone(),
+            ));
         }
         self.peq = Peq::new(f64::from(sample_rate), self.channels, self.max_block);
         let ramp_len = (RAMP_SECONDS * sample_rate).round() as u32;
@@ -139,8 +165,8 @@ impl Engine {
         self.reset();
     }
 
-    fn layout(&self) -> StageLayout {
-        StageLayout {
+    fn layout(&self) -> ChainLayout {
+        ChainLayout {
             host_rate: f64::from(self.sample_rate),
             max_block: self.max_block,
             channels: self.channels,
@@ -152,8 +178,8 @@ impl Engine {
         self.input.reset();
         self.peq.reset();
         self.dry.reset();
-        if let Some(dac) = &mut self.dac {
-            dac.reset();
+        if let Some(built) = &mut self.running {
+            built.chain.reset();
         }
         self.swap_fade.reset(1.0);
         self.output.reset(&self.targets());
@@ -167,26 +193,28 @@ impl Engine {
         }
         self.settings = *settings;
         self.apply_settings();
-        let config = self.wanted_config();
-        if config != self.wanted {
-            self.wanted = config;
+        let request = self.wanted_request();
+        if request != self.wanted {
+            self.wanted = request;
             self.send_request();
         }
     }
 
-    /// Apply settings at once, building any new stage on this thread (allocates; for
+    /// Apply settings at once, building any new chain on this thread (allocates; for
     /// offline rendering and tests, not for the audio thread).
     pub fn apply_now(&mut self, settings: &Settings) {
         self.settings = *settings;
         self.custom_generation = self.custom.generation();
-        let config = self.wanted_config();
-        if self.dac.as_ref().is_some_and(|d| *d.config() != config) {
-            let mut dac = DacStage::with_custom_load(&config, self.layout(), &self.custom);
-            dac.snap_amp_controls(&settings.amp_controls());
-            self.dac = Some(Box::new(dac));
+        let request = self.wanted_request();
+        if self
+            .running
+            .as_ref()
+            .is_some_and(|b| b.request.chain != request)
+        {
+            self.running = Some(self.build(request));
             self.dry.set_delay(self.latency_samples());
         }
-        self.wanted = config;
+        self.wanted = request;
         self.incoming = None;
         self.unsent = false;
         self.apply_settings();
@@ -197,9 +225,9 @@ impl Engine {
     pub fn rebuild_pending(&self) -> bool {
         self.incoming.is_some()
             || self
-                .dac
+                .running
                 .as_ref()
-                .is_some_and(|d| *d.config() != self.wanted)
+                .is_some_and(|b| b.request.chain != self.wanted)
             || !self.swap_fade.is_settled()
     }
 
@@ -218,22 +246,26 @@ impl Engine {
         self.channels
     }
 
-    /// The running DAC stage.
-    pub fn dac(&self) -> Option<&DacStage> {
-        self.dac.as_deref()
+    /// The running chain.
+    pub fn chain(&self) -> Option<&Chain> {
+        self.running.as_deref().map(|b| &b.chain)
     }
 
-    /// Latency of the processed path in samples at the host rate (the running stage's
+    /// The request the running chain was built for.
+    pub fn running_request(&self) -> Option<ChainRequest> {
+        self.running.as_ref().map(|b| b.request.chain)
+    }
+
+    /// Latency of the processed path in samples at the host rate (the running chain's
     /// measured impulse peak); the bypass path is delayed by the same amount.
     pub fn latency_samples(&self) -> usize {
-        self.dac.as_ref().map_or(0, |d| d.latency_samples())
+        self.chain().map_or(0, Chain::latency_samples)
     }
 
     /// Gain that level matching applies, in dB: minus the chain's level at 1 kHz.
     pub fn level_match_db(&self) -> f32 {
-        self.dac
-            .as_ref()
-            .map_or(0.0, |d| -(20.0 * d.gain_1khz().log10()) as f32)
+        self.chain()
+            .map_or(0.0, |c| -(20.0 * c.gain_1khz().log10()) as f32)
     }
 
     /// Number of non-finite input samples replaced by silence since the last reset.
@@ -257,15 +289,15 @@ impl Engine {
         let targets = self.targets();
         self.output.set_targets(&targets);
         let controls = self.settings.amp_controls();
-        if let Some(dac) = &mut self.dac {
-            dac.set_amp_controls(&controls);
+        if let Some(built) = &mut self.running {
+            built.chain.set_amp_controls(&controls);
         }
         self.peq.set(&self.settings.peq);
     }
 
     fn send_request(&mut self) {
         let request = Request {
-            config: self.wanted,
+            chain: self.wanted,
             layout: self.layout(),
         };
         self.unsent = match &mut self.rebuilder {
@@ -274,24 +306,24 @@ impl Engine {
         };
     }
 
-    fn retire(&mut self, stage: Box<DacStage>) {
+    fn retire(&mut self, built: Box<Built>) {
         if let Some(rebuilder) = &mut self.rebuilder {
-            if let Err(stage) = rebuilder.retire(stage) {
+            if let Err(built) = rebuilder.retire(built) {
                 // The worker is behind: keep it (one slot) and retry next block. A second
                 // one would have to be freed here, so the older is kept waiting instead.
                 if self.outgoing.is_none() {
-                    self.outgoing = Some(stage);
+                    self.outgoing = Some(built);
                 } else {
-                    std::mem::forget(stage);
+                    std::mem::forget(built);
                 }
             }
         }
     }
 
-    /// Collect finished stages and run the swap state machine (start of each block).
+    /// Collect finished chains and run the swap state machine (start of each block).
     fn poll_rebuild(&mut self) {
-        if let Some(stage) = self.outgoing.take() {
-            self.retire(stage);
+        if let Some(built) = self.outgoing.take() {
+            self.retire(built);
         }
         if self.unsent {
             self.send_request();
@@ -299,32 +331,34 @@ impl Engine {
         let generation = self.custom.generation();
         if generation != self.custom_generation {
             self.custom_generation = generation;
-            let config = self.wanted_config();
-            if config != self.wanted {
-                self.wanted = config;
+            let request = self.wanted_request();
+            if request != self.wanted {
+                self.wanted = request;
                 self.send_request();
             }
         }
         let layout = self.layout();
-        while let Some(stage) = self.rebuilder.as_mut().and_then(Rebuilder::take_result) {
-            if *stage.config() == self.wanted && stage.layout() == layout {
-                if let Some(old) = self.incoming.replace(stage) {
+        while let Some(built) = self.rebuilder.as_mut().and_then(Rebuilder::take_result) {
+            if built.request.chain == self.wanted && built.request.layout == layout {
+                if let Some(old) = self.incoming.replace(built) {
                     self.retire(old);
                 }
                 self.swap_fade.set_target(0.0);
             } else {
-                self.retire(stage);
+                self.retire(built);
             }
         }
         if let Some(incoming) = self.incoming.take() {
-            if *incoming.config() != self.wanted {
+            if incoming.request.chain != self.wanted {
                 self.retire(incoming);
                 self.swap_fade.set_target(1.0);
             } else if self.swap_fade.is_settled() && self.swap_fade.value() == 0.0 {
                 // Silent now: swap, follow the new latency and level, fade back in.
                 let mut incoming = incoming;
-                incoming.snap_amp_controls(&self.settings.amp_controls());
-                if let Some(old) = self.dac.replace(incoming) {
+                incoming
+                    .chain
+                    .snap_amp_controls(&self.settings.amp_controls());
+                if let Some(old) = self.running.replace(incoming) {
                     self.retire(old);
                 }
                 self.dry.set_delay(self.latency_samples());
@@ -340,7 +374,7 @@ impl Engine {
     /// length (any length, including 0 and lengths above `max_block`). Channels beyond the
     /// prepared count are left as they are. Never allocates.
     pub fn process(&mut self, channels: &mut [&mut [f32]]) {
-        if self.dac.is_none() {
+        if self.running.is_none() {
             return;
         }
         let n_ch = channels.len().min(self.channels);
@@ -367,9 +401,8 @@ impl Engine {
             self.dry.push(ch, samples);
         }
         self.peq.process(block);
-        if let Some(dac) = &mut self.dac {
-            // DAC → analog domain → decimator; amp and load join the analog domain later.
-            dac.process(block);
+        if let Some(built) = &mut self.running {
+            built.chain.process(block);
         }
         self.output.process(block, &self.dry, &mut self.swap_fade);
         self.dry.advance(block.first().map_or(0, |b| b.len()));
@@ -472,9 +505,10 @@ fn flush(x: f32) -> f32 {
 mod tests {
     use super::*;
     use crate::analysis::{impulse_peak, tone};
-    use crate::dac::stage::DacMode;
+    use crate::dac::DacMode;
+    use crate::presets::DeviceSlot;
 
-    const IDEAL: usize = 1;
+    const IDEAL: DeviceSlot = DeviceSlot::IDEAL;
 
     fn sine(freq_hz: f32, rate: f32, n: usize, amp: f32) -> Vec<f32> {
         (0..n)
@@ -679,7 +713,7 @@ mod tests {
         });
         assert!(e.rebuild_pending());
         settle(&mut e);
-        assert_eq!(e.dac().unwrap().config().mode, DacMode::Nos);
+        assert_eq!(e.chain().unwrap().mode(), DacMode::Nos);
         let nos_20k = level_db(&mut e, 20_000.0, 0.2) - level_db(&mut e, 1000.0, 0.2);
         // ZOH droop (−3.16 dB re 1 kHz) on top of the K13's analog low-pass.
         let droop = nos_20k - os_20k;

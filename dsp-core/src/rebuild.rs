@@ -1,8 +1,9 @@
-//! Building DAC stages off the audio thread.
+//! Building chains off the audio thread.
 //!
 //! The audio thread sends a request (a `Copy` value) through a lock-free SPSC ring
-//! ([`rtrb`]); a worker thread builds the stage (allocating, designing filters) and sends
-//! the boxed stage back through a second ring; the audio thread sends the stage it retires
+//! ([`rtrb`]); a worker thread resolves it against the catalogue it was handed (devices,
+//! headphones, the imported curve), builds the chain (allocating, designing filters) and
+//! sends it back boxed through a second ring; the audio thread sends the chain it retires
 //! through a third ring, so it is freed on the worker, never on the audio thread. Pushing
 //! and popping never allocate or lock. The worker polls every [`IDLE_POLL`] while idle:
 //! a rebuild waits at most that long to start, invisible next to the design time, and an
@@ -13,21 +14,41 @@ use std::sync::Arc;
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use crate::dac::stage::{DacConfig, DacStage, StageLayout};
-use crate::headphones::CustomLoad;
+use crate::chain::Chain;
+use crate::clocks::ChainLayout;
+use crate::load::CustomLoad;
+use crate::presets::Catalogue;
+use crate::settings::ChainRequest;
 
 /// What to build.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Request {
-    pub config: DacConfig,
-    pub layout: StageLayout,
+    pub chain: ChainRequest,
+    pub layout: ChainLayout,
+}
+
+/// A chain and the request it was built for.
+pub struct Built {
+    pub request: Request,
+    pub chain: Chain,
+}
+
+impl Built {
+    /// Resolve and build `request` (allocates; tens of ms: off the audio thread).
+    pub fn new(request: Request, catalogue: &Catalogue, custom: &CustomLoad) -> Self {
+        let config = request.chain.resolve(catalogue, custom);
+        Self {
+            request,
+            chain: Chain::new(&config, request.layout),
+        }
+    }
 }
 
 /// The audio thread's end of the worker.
 pub struct Rebuilder {
     requests: rtrb::Producer<Request>,
-    results: rtrb::Consumer<Box<DacStage>>,
-    retired: rtrb::Producer<Box<DacStage>>,
+    results: rtrb::Consumer<Box<Built>>,
+    retired: rtrb::Producer<Box<Built>>,
     stop: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
@@ -38,12 +59,12 @@ const RING: usize = 8;
 pub const IDLE_POLL: Duration = Duration::from_millis(10);
 
 impl Rebuilder {
-    /// Start the worker thread (allocates; not on the audio thread). Stages with a custom
-    /// load take its curve from `custom`.
-    pub fn spawn(custom: CustomLoad) -> Self {
+    /// Start the worker thread (allocates; not on the audio thread). Requests are resolved
+    /// against `catalogue`; a custom load takes its curve from `custom`.
+    pub fn spawn(catalogue: Catalogue, custom: CustomLoad) -> Self {
         let (requests, mut request_rx) = rtrb::RingBuffer::<Request>::new(RING);
-        let (mut result_tx, results) = rtrb::RingBuffer::<Box<DacStage>>::new(RING);
-        let (retired, mut retired_rx) = rtrb::RingBuffer::<Box<DacStage>>::new(RING);
+        let (mut result_tx, results) = rtrb::RingBuffer::<Box<Built>>::new(RING);
+        let (retired, mut retired_rx) = rtrb::RingBuffer::<Box<Built>>::new(RING);
         let stop = Arc::new(AtomicBool::new(false));
         let stop_worker = stop.clone();
         let thread = std::thread::Builder::new()
@@ -61,11 +82,7 @@ impl Rebuilder {
                     }
                     match latest {
                         Some(request) => {
-                            let stage = Box::new(DacStage::with_custom_load(
-                                &request.config,
-                                request.layout,
-                                &custom,
-                            ));
+                            let stage = Box::new(Built::new(request, &catalogue, &custom));
                             // If the audio thread is not collecting, drop the stage here.
                             let _ = result_tx.push(stage);
                         }
@@ -83,18 +100,18 @@ impl Rebuilder {
         }
     }
 
-    /// Ask for a stage. Returns `false` if the ring is full (try again next block).
+    /// Ask for a chain. Returns `false` if the ring is full (try again next block).
     pub fn request(&mut self, request: Request) -> bool {
         self.requests.push(request).is_ok()
     }
 
-    /// A finished stage, if one arrived.
-    pub fn take_result(&mut self) -> Option<Box<DacStage>> {
+    /// A finished chain, if one arrived.
+    pub fn take_result(&mut self) -> Option<Box<Built>> {
         self.results.pop().ok()
     }
 
-    /// Hand a stage back to be freed on the worker. Gives it back if the ring is full.
-    pub fn retire(&mut self, stage: Box<DacStage>) -> Result<(), Box<DacStage>> {
+    /// Hand a chain back to be freed on the worker. Gives it back if the ring is full.
+    pub fn retire(&mut self, stage: Box<Built>) -> Result<(), Box<Built>> {
         self.retired
             .push(stage)
             .map_err(|rtrb::PushError::Full(stage)| stage)

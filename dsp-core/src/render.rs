@@ -8,7 +8,8 @@
 //! parameter values and the same block size produces exactly the same samples, delayed by
 //! its reported latency (`tests/tests/render.rs` checks this against the CLAP build).
 
-use crate::{Engine, Settings, MAX_CHANNELS};
+use crate::clocks::MAX_CHANNELS;
+use crate::{Engine, Settings};
 
 /// Block size [`render`] uses, in frames (a common host buffer size).
 pub const BLOCK_FRAMES: usize = 512;
@@ -84,14 +85,11 @@ pub fn render_blocks(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::DEVICE_LABELS;
+    use crate::presets::DeviceSlot;
 
     fn ideal() -> Settings {
         Settings {
-            device: DEVICE_LABELS
-                .iter()
-                .position(|l| *l == "Ideal")
-                .expect("an Ideal device"),
+            device: DeviceSlot::IDEAL,
             ..Settings::default()
         }
     }

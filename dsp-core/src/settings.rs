@@ -1,15 +1,21 @@
-//! Typed settings, built from the parameter table's plain values.
+//! Typed settings, built from the parameter table's plain values, and the part of them
+//! that defines a chain ([`ChainRequest`]).
+//!
+//! [`Settings`] is what the user chose. The audio thread compares the [`ChainRequest`] of
+//! new settings with the running chain's; a different one is sent to the rebuild worker,
+//! which resolves it against the [`Catalogue`] ([`ChainRequest::resolve`]) into the
+//! [`ChainConfig`] a chain is built from.
 
-use crate::amp::{AmpConfig, GainStep, Output};
+use crate::amp::{AmpControls, AmpOutput, AmpSpec, GainStep, Output, SplReport};
 use crate::analog::decimator::DecimatorPhase;
-use crate::dac::os_filter::OsFilter;
-use crate::dac::r2r::{Coding, LadderConfig};
-use crate::dac::stage::{AmpControls, ConverterKind, DacConfig, DacMode};
-use crate::headphones::{LoadConfig, LoadSource};
-use crate::params::{
-    ParamId, ParamValues, DAC_RATES_HZ, HEADPHONE_CUSTOM, HEADPHONE_RESISTIVE, R2R_BITS,
-};
-use crate::peq::{Band, FilterType, PeqDesign, PeqSettings};
+use crate::analog::AnalogConfig;
+use crate::chain::ChainConfig;
+use crate::dac::r2r::{Coding, LadderBits, LadderConfig};
+use crate::dac::{ConverterKind, DacConfig, DacMode, DacRate, OsFilter};
+use crate::load::{CustomLoad, LoadConfig, LoadSource};
+use crate::params::{BandField, ParamId, ParamValues};
+use crate::peq::{Band, FilterType, PeqSettings};
+use crate::presets::{Catalogue, DeviceSlot, Headphone, HeadphoneSlot};
 
 /// Everything the engine needs to know about the user's choices, typed.
 ///
@@ -24,24 +30,20 @@ pub struct Settings {
     pub level_match: bool,
     /// Final gain in dB.
     pub output_trim_db: f32,
-    /// Index into [`crate::params::DEVICE_LABELS`].
-    pub device: usize,
-    /// Index into [`crate::params::HEADPHONE_LABELS`].
-    pub headphone: usize,
+    pub device: DeviceSlot,
+    pub headphone: HeadphoneSlot,
     pub dac_mode: DacMode,
     /// `None`: the device's own filter.
     pub os_filter: Option<OsFilter>,
-    /// Index into [`crate::params::DAC_RATE_LABELS`] (0 = host).
-    pub dac_rate: usize,
+    /// [`DacRate::Host`] keeps the device's own rate, if it has one.
+    pub dac_rate: DacRate,
     pub decimator: DecimatorPhase,
     /// `Some`: the user's ladder replaces the device's converter.
     pub custom_ladder: Option<LadderConfig>,
     /// The custom ladder's settings as the parameters hold them (kept when it is off).
     pub ladder: LadderConfig,
-    /// Index into [`crate::params::OUTPUT_LABELS`] (SE, BAL).
-    pub output: usize,
-    /// Index into [`crate::params::GAIN_LABELS`].
-    pub gain: usize,
+    pub output: Output,
+    pub gain: GainStep,
     /// Volume knob position, 0–100 %.
     pub volume_pct: f32,
     /// Use [`Settings::z_out_ohms`] instead of the device's output impedance.
@@ -54,9 +56,21 @@ pub struct Settings {
     pub peq: PeqSettings,
 }
 
-/// Parameter of band `band` (0-based), field `field` (0 on, 1 type, 2 freq, 3 gain, 4 Q).
-fn band_param(band: usize, field: usize) -> ParamId {
-    ParamId::ALL[ParamId::Peq1On as usize + 5 * band + field]
+/// What defines a chain: the structural part of [`Settings`] (`Copy`, compared on the audio
+/// thread, sent to the rebuild worker). Level, trim, gain step, volume and PEQ are not in
+/// it: they change a running chain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ChainRequest {
+    pub device: DeviceSlot,
+    pub dac_mode: DacMode,
+    pub os_filter: Option<OsFilter>,
+    pub dac_rate: DacRate,
+    pub decimator: DecimatorPhase,
+    pub custom_ladder: Option<LadderConfig>,
+    pub output: Output,
+    /// The user's output impedance; `None`: the device's for `output`.
+    pub z_out_ohms: Option<f64>,
+    pub load: LoadSource,
 }
 
 impl Default for Settings {
@@ -69,9 +83,9 @@ impl Settings {
     /// Read every field from plain parameter values (each sanitized into its range).
     pub fn from_values(values: &ParamValues) -> Self {
         let ladder = LadderConfig {
-            bits: R2R_BITS[values.get_index(ParamId::R2rBits).min(R2R_BITS.len() - 1)],
+            bits: values.get_choice::<LadderBits>(ParamId::R2rBits).bits(),
             tolerance_pct: f64::from(values.get(ParamId::R2rTolerance)),
-            coding: Coding::from_index(values.get_index(ParamId::R2rCoding)),
+            coding: values.get_choice::<Coding>(ParamId::R2rCoding),
             seed: values.get(ParamId::R2rSeed) as u64,
             ..LadderConfig::default()
         };
@@ -79,30 +93,30 @@ impl Settings {
             bypass: values.get_bool(ParamId::Bypass),
             level_match: values.get_bool(ParamId::LevelMatch),
             output_trim_db: values.get(ParamId::OutputTrim),
-            device: values.get_index(ParamId::Device),
-            headphone: values.get_index(ParamId::Headphone),
-            dac_mode: DacMode::from_index(values.get_index(ParamId::DacMode)),
-            os_filter: OsFilter::from_param_index(values.get_index(ParamId::OsFilter)),
-            dac_rate: values.get_index(ParamId::DacRate),
-            decimator: DecimatorPhase::from_index(values.get_index(ParamId::Decimator)),
+            device: DeviceSlot(values.get_index(ParamId::Device)),
+            headphone: HeadphoneSlot(values.get_index(ParamId::Headphone)),
+            dac_mode: values.get_choice(ParamId::DacMode),
+            os_filter: values.get_choice(ParamId::OsFilter),
+            dac_rate: values.get_choice(ParamId::DacRate),
+            decimator: values.get_choice(ParamId::Decimator),
             custom_ladder: values.get_bool(ParamId::R2rCustom).then_some(ladder),
             ladder,
-            output: values.get_index(ParamId::Output),
-            gain: values.get_index(ParamId::Gain),
+            output: values.get_choice(ParamId::Output),
+            gain: values.get_choice(ParamId::Gain),
             volume_pct: values.get(ParamId::Volume),
             z_out_custom: values.get_bool(ParamId::ZOutCustom),
             z_out_ohms: values.get(ParamId::ZOutOhms),
             load_ohms: values.get(ParamId::LoadOhms),
             peq: PeqSettings {
                 on: values.get_bool(ParamId::PeqOn),
-                design: PeqDesign::from_index(values.get_index(ParamId::PeqDesign)),
+                design: values.get_choice(ParamId::PeqDesign),
                 preamp_db: f64::from(values.get(ParamId::PeqPreamp)),
                 bands: std::array::from_fn(|i| Band {
-                    on: values.get_bool(band_param(i, 0)),
-                    kind: FilterType::from_index(values.get_index(band_param(i, 1))),
-                    freq_hz: f64::from(values.get(band_param(i, 2))),
-                    gain_db: f64::from(values.get(band_param(i, 3))),
-                    q: f64::from(values.get(band_param(i, 4))),
+                    on: values.get_bool(ParamId::band(i, BandField::On)),
+                    kind: values.get_choice(ParamId::band(i, BandField::Type)),
+                    freq_hz: f64::from(values.get(ParamId::band(i, BandField::Freq))),
+                    gain_db: f64::from(values.get(ParamId::band(i, BandField::Gain))),
+                    q: f64::from(values.get(ParamId::band(i, BandField::Q))),
                 }),
             },
         }
@@ -111,32 +125,24 @@ impl Settings {
     /// The inverse of [`Settings::from_values`].
     pub fn to_values(&self) -> ParamValues {
         let mut values = ParamValues::default();
-        let flag = |b: bool| f32::from(u8::from(b));
-        values.set(ParamId::Bypass, flag(self.bypass));
-        values.set(ParamId::LevelMatch, flag(self.level_match));
+        values.set_bool(ParamId::Bypass, self.bypass);
+        values.set_bool(ParamId::LevelMatch, self.level_match);
         values.set(ParamId::OutputTrim, self.output_trim_db);
-        values.set(ParamId::Device, self.device as f32);
-        values.set(ParamId::Headphone, self.headphone as f32);
-        values.set(ParamId::DacMode, self.dac_mode as usize as f32);
-        values.set(
-            ParamId::OsFilter,
-            self.os_filter.map_or(0.0, |f| f as usize as f32 + 1.0),
-        );
-        values.set(ParamId::DacRate, self.dac_rate as f32);
-        values.set(ParamId::Decimator, self.decimator as usize as f32);
-        values.set(ParamId::R2rCustom, flag(self.custom_ladder.is_some()));
-        let bits = R2R_BITS
-            .iter()
-            .position(|&b| b == self.ladder.bits)
-            .unwrap_or(2);
-        values.set(ParamId::R2rBits, bits as f32);
+        values.set(ParamId::Device, self.device.0 as f32);
+        values.set(ParamId::Headphone, self.headphone.0 as f32);
+        values.set_choice(ParamId::DacMode, self.dac_mode);
+        values.set_choice(ParamId::OsFilter, self.os_filter);
+        values.set_choice(ParamId::DacRate, self.dac_rate);
+        values.set_choice(ParamId::Decimator, self.decimator);
+        values.set_bool(ParamId::R2rCustom, self.custom_ladder.is_some());
+        values.set_choice(ParamId::R2rBits, LadderBits::from_bits(self.ladder.bits));
         values.set(ParamId::R2rTolerance, self.ladder.tolerance_pct as f32);
-        values.set(ParamId::R2rCoding, self.ladder.coding as usize as f32);
+        values.set_choice(ParamId::R2rCoding, self.ladder.coding);
         values.set(ParamId::R2rSeed, self.ladder.seed as f32);
-        values.set(ParamId::Output, self.output as f32);
-        values.set(ParamId::Gain, self.gain as f32);
+        values.set_choice(ParamId::Output, self.output);
+        values.set_choice(ParamId::Gain, self.gain);
         values.set(ParamId::Volume, self.volume_pct);
-        values.set(ParamId::ZOutCustom, flag(self.z_out_custom));
+        values.set_bool(ParamId::ZOutCustom, self.z_out_custom);
         values.set(ParamId::ZOutOhms, self.z_out_ohms);
         values.set(ParamId::LoadOhms, self.load_ohms);
         for (id, value) in peq_values(&self.peq) {
@@ -145,76 +151,52 @@ impl Settings {
         values
     }
 
-    /// The DAC stage these settings ask for: the device's voicing with the user's mode,
-    /// filter, DAC rate, decimator and (optionally) ladder. Pure; never allocates.
-    pub fn dac_config(&self) -> DacConfig {
-        let mut config = crate::voicing::device(self.device);
-        config.mode = self.dac_mode;
-        if let Some(filter) = self.os_filter {
-            config.os_filter = filter;
-        }
-        // "Host" keeps the device's own rate, if it has one (the Apple dongle runs at 48 kHz).
-        config.dac_rate_hz = DAC_RATES_HZ
-            .get(self.dac_rate)
-            .copied()
-            .filter(|&rate| rate > 0.0)
-            .or(config.dac_rate_hz);
-        config.decimator = self.decimator;
-        if let Some(ladder) = self.custom_ladder {
-            config.converter = ConverterKind::R2r(ladder);
-        }
-        let spec = crate::voicing::amp(self.device);
-        let output = Output::from_index(self.output);
-        let z_out_ohms = self.z_out_ohms();
-        config.amp = Some(AmpConfig {
-            spec,
-            output,
-            // The stage takes |Z_L(1 kHz)| from the load.
-            load_ohms: 0.0,
-            z_out_ohms,
-        });
+    /// The chain these settings ask for; `custom_generation` is the imported curve's
+    /// [`CustomLoad::generation`] (used with "Custom (imported)"). Pure; never allocates.
+    pub fn chain_request(&self, custom_generation: u64) -> ChainRequest {
         let load_ohms = f64::from(self.load_ohms);
-        config.load = Some(LoadConfig {
-            source: match self.headphone {
-                HEADPHONE_RESISTIVE => LoadSource::Resistive(load_ohms),
-                HEADPHONE_CUSTOM => LoadSource::Custom {
-                    generation: 0,
+        ChainRequest {
+            device: self.device,
+            dac_mode: self.dac_mode,
+            os_filter: self.os_filter,
+            dac_rate: self.dac_rate,
+            decimator: self.decimator,
+            custom_ladder: self.custom_ladder,
+            output: self.output,
+            z_out_ohms: self.z_out_custom.then_some(f64::from(self.z_out_ohms)),
+            load: match self.headphone {
+                HeadphoneSlot::RESISTIVE => LoadSource::Resistive(load_ohms),
+                HeadphoneSlot::CUSTOM => LoadSource::Custom {
+                    generation: custom_generation,
                     fallback_ohms: load_ohms,
                 },
-                index => LoadSource::Catalogue(index),
+                slot => LoadSource::Catalogue(slot.0),
             },
-            z_out_ohms,
-        });
-        config
+        }
     }
 
     /// The output impedance in use: the user's when `z_out_custom`, else the device's for
     /// the chosen output.
-    pub fn z_out_ohms(&self) -> f64 {
-        if self.z_out_custom {
-            f64::from(self.z_out_ohms)
-        } else {
-            crate::voicing::amp(self.device)
-                .output(Output::from_index(self.output))
-                .z_out_ohms
-        }
+    pub fn z_out_ohms(&self, catalogue: &Catalogue) -> f64 {
+        self.chain_request(0).z_out_ohms(catalogue)
     }
 
     /// What these settings mean at the ear: SPL of full scale and of the hiss, and the
     /// headroom, for a catalogue headphone with a published sensitivity (`None` otherwise).
-    /// Uses the headphone's |Z(1 kHz)| and the output impedance in use. Reads the catalogue
-    /// (parsed on first use): not for the audio thread.
-    pub fn spl_report(&self) -> Option<crate::amp::SplReport> {
-        let headphone = crate::headphones::by_index(self.headphone)?;
+    /// Uses the headphone's |Z(1 kHz)| and the output impedance in use. Not for the audio
+    /// thread.
+    pub fn spl_report(&self, catalogue: &Catalogue) -> Option<SplReport> {
+        let headphone = catalogue.headphone(self.headphone)?;
         let sensitivity = headphone.sensitivity?;
         let load_ohms = headphone.network.impedance(1000.0).norm();
-        let amp = AmpConfig {
-            load_ohms,
-            ..self.dac_config().amp?
-        };
+        let amp = AmpOutput {
+            spec: amp_spec(catalogue, self.device),
+            output: self.output,
+        }
+        .driving(load_ohms, self.z_out_ohms(catalogue));
         Some(crate::amp::report(
             &amp,
-            GainStep::from_index(self.gain),
+            self.gain,
             f64::from(self.volume_pct),
             sensitivity,
             load_ohms,
@@ -224,9 +206,65 @@ impl Settings {
     /// The amp's realtime controls.
     pub fn amp_controls(&self) -> AmpControls {
         AmpControls {
-            gain: GainStep::from_index(self.gain),
+            gain: self.gain,
             volume_percent: f64::from(self.volume_pct),
             absolute: !self.level_match,
+        }
+    }
+}
+
+/// The amp of the device in `slot` ([`AmpSpec::ideal`] for an unknown slot).
+fn amp_spec(catalogue: &Catalogue, slot: DeviceSlot) -> AmpSpec {
+    catalogue
+        .device(slot)
+        .map_or_else(AmpSpec::ideal, |d| d.amp)
+}
+
+impl ChainRequest {
+    /// The output impedance in use (the user's, else the device's for the output).
+    pub fn z_out_ohms(&self, catalogue: &Catalogue) -> f64 {
+        self.z_out_ohms.unwrap_or_else(|| {
+            amp_spec(catalogue, self.device)
+                .output(self.output)
+                .z_out_ohms
+        })
+    }
+
+    /// The chain this request asks for: the device's voicing (the transparent reference for
+    /// an unknown slot) with the user's mode, filter, DAC rate, decimator and ladder, its
+    /// amp on the chosen output, and the load resolved (`custom` for the imported curve).
+    /// Allocates: for the rebuild worker, not the audio thread.
+    pub fn resolve(&self, catalogue: &Catalogue, custom: &CustomLoad) -> ChainConfig {
+        let device = catalogue.device(self.device);
+        let (mut dac, analog) = device.map_or((DacConfig::IDEAL, AnalogConfig::CLEAN), |d| {
+            (d.dac, d.analog)
+        });
+        dac.mode = self.dac_mode;
+        if let Some(filter) = self.os_filter {
+            dac.os_filter = filter;
+        }
+        // "Host" keeps the device's own rate, if it has one (the Apple dongle runs at 48 kHz).
+        dac.dac_rate_hz = self.dac_rate.hz().or(dac.dac_rate_hz);
+        if let Some(ladder) = self.custom_ladder {
+            dac.converter = ConverterKind::R2r(ladder);
+        }
+        let load = self.load.resolve(custom, |slot| {
+            catalogue
+                .headphone(HeadphoneSlot(slot))
+                .map(|h| h.network.clone())
+        });
+        ChainConfig {
+            dac,
+            analog,
+            amp: Some(AmpOutput {
+                spec: amp_spec(catalogue, self.device),
+                output: self.output,
+            }),
+            load: Some(LoadConfig {
+                load,
+                z_out_ohms: self.z_out_ohms(catalogue),
+            }),
+            decimator: self.decimator,
         }
     }
 }
@@ -241,11 +279,11 @@ pub fn peq_values(peq: &PeqSettings) -> Vec<(ParamId, f32)> {
     ];
     for (i, band) in peq.bands.iter().enumerate() {
         values.extend([
-            (band_param(i, 0), flag(band.on)),
-            (band_param(i, 1), band.kind.index() as f32),
-            (band_param(i, 2), band.freq_hz as f32),
-            (band_param(i, 3), band.gain_db as f32),
-            (band_param(i, 4), band.q as f32),
+            (ParamId::band(i, BandField::On), flag(band.on)),
+            (ParamId::band(i, BandField::Type), band.kind.index() as f32),
+            (ParamId::band(i, BandField::Freq), band.freq_hz as f32),
+            (ParamId::band(i, BandField::Gain), band.gain_db as f32),
+            (ParamId::band(i, BandField::Q), band.q as f32),
         ]);
     }
     values
@@ -255,10 +293,13 @@ pub fn peq_values(peq: &PeqSettings) -> Vec<(ParamId, f32)> {
 /// (imported)", which are not presets): the `headphone` choice and the whole PEQ — the
 /// headphone's own profile where its file has one, else flat (every band off). The LV2
 /// bundle's `pset` presets and the editor's preset loading both use this.
-pub fn headphone_preset_values(index: usize) -> Option<Vec<(ParamId, f32)>> {
-    let headphone = crate::headphones::by_index(index)?;
+pub fn headphone_preset_values(
+    catalogue: &Catalogue,
+    slot: HeadphoneSlot,
+) -> Option<Vec<(ParamId, f32)>> {
+    let headphone = catalogue.headphone(slot)?;
     Some(
-        std::iter::once((ParamId::Headphone, index as f32))
+        std::iter::once((ParamId::Headphone, slot.0 as f32))
             .chain(peq_values(&headphone_peq(headphone)))
             .collect(),
     )
@@ -266,7 +307,7 @@ pub fn headphone_preset_values(index: usize) -> Option<Vec<(ParamId, f32)>> {
 
 /// A headphone's own PEQ as settings (APO designs, as AutoEQ assumes); flat — every band
 /// off — when its file has none.
-pub fn headphone_peq(headphone: &crate::headphones::Headphone) -> PeqSettings {
+pub fn headphone_peq(headphone: &Headphone) -> PeqSettings {
     let mut peq = PeqSettings::default();
     if let Some(own) = &headphone.peq {
         peq.preamp_db = own.preamp_db;
@@ -286,6 +327,12 @@ pub fn headphone_peq(headphone: &crate::headphones::Headphone) -> PeqSettings {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::load::ResolvedLoad;
+    use crate::peq::PeqDesign;
+
+    fn headphone(id: &str) -> HeadphoneSlot {
+        HeadphoneSlot::by_id(id).unwrap()
+    }
 
     #[test]
     fn round_trips_through_values() {
@@ -295,7 +342,7 @@ mod tests {
             output_trim_db: -6.5,
             dac_mode: DacMode::Nos,
             os_filter: Some(OsFilter::Ak4493Slow),
-            dac_rate: 1,
+            dac_rate: DacRate::R44k1,
             decimator: DecimatorPhase::Minimum,
             custom_ladder: Some(LadderConfig {
                 bits: 16,
@@ -311,8 +358,8 @@ mod tests {
                 seed: 42,
                 ..LadderConfig::default()
             },
-            output: 1,
-            gain: 2,
+            output: Output::Bal,
+            gain: GainStep::High,
             volume_pct: 72.5,
             z_out_custom: true,
             z_out_ohms: 75.0,
@@ -342,16 +389,22 @@ mod tests {
     /// is audible, into the 93 dB/mW E5000 it is not; more volume buys SPL dB for dB.
     #[test]
     fn spl_report_follows_the_headphone_and_volume() {
+        let catalogue = Catalogue::factory();
         let k7 = Settings {
-            device: 2,
-            gain: 0,
+            device: DeviceSlot::by_id("fiio-k7").unwrap(),
+            gain: GainStep::Low,
             volume_pct: 50.0,
             ..Settings::default()
         };
-        let andromeda = k7.spl_report().expect("Andromeda has a sensitivity");
-        let e5000 = Settings { headphone: 3, ..k7 }
-            .spl_report()
-            .expect("E5000 too");
+        let andromeda = k7
+            .spl_report(catalogue)
+            .expect("Andromeda has a sensitivity");
+        let e5000 = Settings {
+            headphone: headphone("final-e5000"),
+            ..k7
+        }
+        .spl_report(catalogue)
+        .expect("E5000 too");
         println!("K7 low gain, 50 %: Andromeda {andromeda:?}\nE5000 {e5000:?}");
         assert!(
             andromeda.noise_spl_db > 0.0,
@@ -362,7 +415,7 @@ mod tests {
             volume_pct: 75.0,
             ..k7
         }
-        .spl_report()
+        .spl_report(catalogue)
         .unwrap();
         let law = crate::amp::AmpSpec::k7().volume;
         let expected = law.gain_db(75.0) - law.gain_db(50.0);
@@ -375,59 +428,79 @@ mod tests {
             "noise is after the volume"
         );
         assert!(Settings {
-            headphone: HEADPHONE_RESISTIVE,
+            headphone: HeadphoneSlot::RESISTIVE,
             ..k7
         }
-        .spl_report()
+        .spl_report(catalogue)
         .is_none());
     }
 
     #[test]
-    fn dac_config_follows_the_parameters() {
+    fn chain_config_follows_the_parameters() {
+        let catalogue = Catalogue::factory();
+        let custom = CustomLoad::default();
+        let resolve = |s: &Settings| s.chain_request(0).resolve(catalogue, &custom);
         let mut s = Settings::default();
-        let k13 = s.dac_config();
-        assert_eq!(
-            DacConfig {
-                amp: None,
-                load: None,
-                ..k13
-            },
-            crate::voicing::k13_r2r()
-        );
+        let k13 = resolve(&s);
+        let voicing = crate::voicing::k13_r2r();
+        assert_eq!((k13.dac, k13.analog), (voicing.dac, voicing.analog));
         let amp = k13.amp.expect("an amp");
         assert_eq!(amp.spec, crate::amp::AmpSpec::k13_r2r());
-        assert_eq!(amp.z_out_ohms, 0.4, "K13 SE");
+        assert_eq!(k13.z_out_ohms(), 0.4, "K13 SE");
+        let andromeda = catalogue
+            .headphone(headphone("campfire-andromeda-2020"))
+            .unwrap();
         assert_eq!(
-            k13.load.map(|l| l.source),
-            Some(LoadSource::Catalogue(0)),
+            s.chain_request(0).load,
+            LoadSource::Catalogue(andromeda.slot)
+        );
+        assert_eq!(
+            k13.load.map(|l| l.load),
+            Some(ResolvedLoad::Network(andromeda.network.clone())),
             "Andromeda"
         );
-        s.output = 1;
-        assert_eq!(
-            s.dac_config().amp.map(|a| a.z_out_ohms),
-            Some(1.0),
-            "K13 BAL"
-        );
+        s.output = Output::Bal;
+        assert_eq!(resolve(&s).z_out_ohms(), 1.0, "K13 BAL");
         s.z_out_custom = true;
         s.z_out_ohms = 75.0;
-        assert_eq!(s.dac_config().load.map(|l| l.z_out_ohms), Some(75.0));
-        s.headphone = HEADPHONE_RESISTIVE;
+        assert_eq!(resolve(&s).z_out_ohms(), 75.0);
+        s.headphone = HeadphoneSlot::RESISTIVE;
         s.load_ohms = 300.0;
+        assert_eq!(s.chain_request(0).load, LoadSource::Resistive(300.0));
         assert_eq!(
-            s.dac_config().load.map(|l| l.source),
-            Some(LoadSource::Resistive(300.0))
+            resolve(&s).load.map(|l| l.load),
+            Some(ResolvedLoad::resistor(300.0))
         );
         s = Settings::default();
         s.dac_mode = DacMode::Nos;
-        s.dac_rate = 1;
+        s.dac_rate = DacRate::R44k1;
         s.os_filter = Some(OsFilter::Ak4493Sharp);
-        let c = s.dac_config();
+        let c = resolve(&s).dac;
         assert_eq!(c.mode, DacMode::Nos);
         assert_eq!(c.dac_rate_hz, Some(44_100.0));
         assert_eq!(c.os_filter, OsFilter::Ak4493Sharp);
-        s.device = 1;
-        assert_eq!(s.dac_config().converter, ConverterKind::Ideal);
+        s.device = DeviceSlot::IDEAL;
+        assert_eq!(resolve(&s).dac.converter, ConverterKind::Ideal);
         s.custom_ladder = Some(s.ladder);
-        assert!(matches!(s.dac_config().converter, ConverterKind::R2r(_)));
+        assert!(matches!(resolve(&s).dac.converter, ConverterKind::R2r(_)));
+        // A structural change is a new request; a level change is not.
+        let base = Settings::default();
+        assert_ne!(
+            Settings {
+                dac_mode: DacMode::Nos,
+                ..base
+            }
+            .chain_request(0),
+            base.chain_request(0)
+        );
+        assert_eq!(
+            Settings {
+                volume_pct: 80.0,
+                output_trim_db: -3.0,
+                ..base
+            }
+            .chain_request(0),
+            base.chain_request(0)
+        );
     }
 }

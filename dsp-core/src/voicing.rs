@@ -1,44 +1,35 @@
-//! The voicings (sources), read from `presets/devices/*.toml` (see [`crate::presets`]).
+//! The formulas behind the built-in voicings' derived figures, and the voicings by name.
 //!
-//! Every figure, its source and whether it is an estimate now live in the device files;
-//! this module keeps the names the rest of the crate uses ([`device`], [`amp`],
-//! [`k13_r2r`], [`k7`]) and the formulas the files' derived figures come from, which the
-//! tests recompute. The tests below also hold a copy of the K13 R2R and K7 voicings as
-//! they were written in Rust before the files existed, and check that the files reproduce
-//! them exactly.
+//! Every figure, its source and whether it is an estimate live in the device files
+//! (`presets/devices/*.toml`, see [`crate::presets`]); this module keeps the formulas the
+//! files' derived figures come from, which the tests recompute. The tests below also hold a
+//! copy of the K13 R2R and K7 voicings as they were written in Rust before the files
+//! existed, and check that the files reproduce them exactly.
 
-use crate::dac::stage::DacConfig;
+use crate::presets::{Catalogue, DeviceVoicing};
 
-/// Slot of the FiiO K13 R2R in the `device` parameter.
-pub const K13_R2R: usize = 0;
-/// Slot of the transparent reference, "Ideal".
-pub const IDEAL: usize = 1;
-/// Slot of the FiiO K7.
-pub const K7: usize = 2;
-/// Slot of the FiiO K11 R2R.
-pub const K11_R2R: usize = 3;
-
-/// The factory voicing in `slot` (ignores user overrides: the published voicing).
-fn factory(slot: usize) -> DacConfig {
-    crate::presets::factory_devices()
-        .get(slot)
-        .map_or(DacConfig::IDEAL, |d| d.dac)
+/// The factory voicing whose file is `presets/devices/{id}.toml` (ignores user overrides:
+/// the published voicing). Panics on an unknown id (a defect the tests catch).
+pub fn factory(id: &str) -> &'static DeviceVoicing {
+    Catalogue::factory()
+        .device_by_id(id)
+        .unwrap_or_else(|| panic!("no factory device {id:?}"))
 }
 
 /// FiiO K13 R2R (`presets/devices/fiio-k13-r2r.toml`: a complementary 24-bit ladder, seed
 /// 195, R2R OS filter, an 87.9 kHz analog low-pass and the calibrated H2/H3 profile).
-pub fn k13_r2r() -> DacConfig {
-    factory(K13_R2R)
+pub fn k13_r2r() -> &'static DeviceVoicing {
+    factory("fiio-k13-r2r")
 }
 
 /// FiiO K7 (`presets/devices/fiio-k7.toml`: delta-sigma at −121 dBFS, AK4493 sharp filter).
-pub fn k7() -> DacConfig {
-    factory(K7)
+pub fn k7() -> &'static DeviceVoicing {
+    factory("fiio-k7")
 }
 
 /// FiiO K11 R2R (`presets/devices/fiio-k11-r2r.toml`).
-pub fn k11_r2r() -> DacConfig {
-    factory(K11_R2R)
+pub fn k11_r2r() -> &'static DeviceVoicing {
+    factory("fiio-k11-r2r")
 }
 
 /// Corner (Hz) of a second-order Butterworth low-pass that, together with the hold droop of
@@ -66,32 +57,22 @@ pub fn k11_analog_corner_hz() -> f64 {
     butterworth_corner_hz(50_000.0, -3.0, 384_000.0)
 }
 
-/// The amp of device `index` in [`crate::params::DEVICE_LABELS`] (figures and their
-/// sources: the device files; [`AmpSpec::ideal`](crate::amp::AmpSpec::ideal) for an unknown
-/// index). Never allocates once the presets are parsed.
-pub fn amp(index: usize) -> crate::amp::AmpSpec {
-    crate::presets::amp(index)
-}
-
-/// The configuration of device `index` in [`crate::params::DEVICE_LABELS`] (the transparent
-/// [`DacConfig::IDEAL`] for an unknown index).
-pub fn device(index: usize) -> DacConfig {
-    crate::presets::device(index)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analog::decimator::DecimatorPhase;
+    use crate::analog::lowpass::AnalogLowpass;
     use crate::analog::shaper::HarmonicProfile;
+    use crate::analog::AnalogConfig;
     use crate::analysis::{thd_n, tone, AUDIO_BAND_HZ};
-    use crate::dac::os_filter::OsFilter;
+    use crate::chain::{Chain, ChainConfig};
+    use crate::clocks::ChainLayout;
     use crate::dac::r2r::{Coding, LadderConfig};
-    use crate::dac::stage::{AnalogLowpass, ConverterKind, DacMode, DacStage, StageLayout};
+    use crate::dac::{ConverterKind, DacConfig, DacMode, OsFilter};
+    use crate::presets::DeviceSlot;
 
     /// The K13 R2R exactly as `voicing::k13_r2r()` built it in Rust before the device
     /// files (figures and reasons: `presets/devices/fiio-k13-r2r.toml`).
-    fn k13_r2r_as_written_in_rust() -> DacConfig {
+    fn k13_r2r_as_written_in_rust() -> (DacConfig, AnalogConfig) {
         // The K13's analog corner, as the Rust code computed it.
         let corner_hz = {
             let hold_droop_db = {
@@ -101,7 +82,7 @@ mod tests {
             let lowpass_db = -2.9 - hold_droop_db; // −2.271 dB
             80_000.0 / (10f64.powf(-lowpass_db / 10.0) - 1.0).powf(0.25)
         };
-        DacConfig {
+        let dac = DacConfig {
             mode: DacMode::Os,
             os_filter: OsFilter::R2rOs,
             dac_rate_hz: None,
@@ -115,7 +96,10 @@ mod tests {
                 switch_bow: 2e-3,
                 switch_bow_mismatch: 0.1,
             }),
-            analog_lowpass: Some(AnalogLowpass {
+            hold: true,
+        };
+        let analog = AnalogConfig {
+            lowpass: Some(AnalogLowpass {
                 corner_hz,
                 match_hz: 80_000.0,
             }),
@@ -124,21 +108,21 @@ mod tests {
                 [-78.0, -82.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0],
                 [1.0; 8],
             ),
-            decimator: DecimatorPhase::Linear,
-            hold: true,
-            amp: None,
-            load: None,
-        }
+        };
+        (dac, analog)
     }
 
     /// The K7 exactly as `voicing::k7()` built it in Rust before the device files.
-    fn k7_as_written_in_rust() -> DacConfig {
-        DacConfig {
+    fn k7_as_written_in_rust() -> (DacConfig, AnalogConfig) {
+        let dac = DacConfig {
             mode: DacMode::Os,
             os_filter: OsFilter::Ak4493Sharp,
             dac_rate_hz: None,
             converter: ConverterKind::DeltaSigma { noise_dbfs: -121.0 },
-            analog_lowpass: Some(AnalogLowpass {
+            hold: true,
+        };
+        let analog = AnalogConfig {
+            lowpass: Some(AnalogLowpass {
                 corner_hz: 100_000.0,
                 match_hz: 100_000.0,
             }),
@@ -149,40 +133,48 @@ mod tests {
                 ],
                 [1.0; 8],
             ),
-            decimator: DecimatorPhase::Linear,
-            hold: true,
-            amp: None,
-            load: None,
-        }
+        };
+        (dac, analog)
     }
 
     #[test]
     fn device_files_reproduce_the_rust_voicings_exactly() {
-        assert_eq!(k13_r2r(), k13_r2r_as_written_in_rust());
-        assert_eq!(k7(), k7_as_written_in_rust());
-        assert_eq!(device(IDEAL), DacConfig::IDEAL);
+        let of = |d: &DeviceVoicing| (d.dac, d.analog);
+        assert_eq!(of(k13_r2r()), k13_r2r_as_written_in_rust());
+        assert_eq!(of(k7()), k7_as_written_in_rust());
+        assert_eq!(
+            of(factory("ideal")),
+            (DacConfig::IDEAL, AnalogConfig::CLEAN)
+        );
         assert_eq!(
             k13_analog_corner_hz().to_bits(),
             87876.79159972511f64.to_bits()
         );
-        let corner = |c: DacConfig| c.analog_lowpass.map(|lp| lp.corner_hz);
+        let corner = |d: &DeviceVoicing| d.analog.lowpass.map(|lp| lp.corner_hz);
         assert_eq!(corner(k13_r2r()), Some(k13_analog_corner_hz()));
         assert_eq!(corner(k11_r2r()), Some(k11_analog_corner_hz()));
         // The host-visible indices still select the same voicings.
-        assert_eq!(device(0), k13_r2r());
-        assert_eq!(device(2), k7());
-        assert_eq!(device(usize::MAX), DacConfig::IDEAL);
+        let catalogue = Catalogue::factory();
+        assert_eq!(catalogue.device(DeviceSlot(0)), Some(k13_r2r()));
+        assert_eq!(catalogue.device(DeviceSlot(2)), Some(k7()));
+        assert_eq!(DeviceSlot::IDEAL, DeviceSlot(1));
+        assert_eq!(catalogue.device(DeviceSlot(usize::MAX)), None);
     }
 
-    fn stage(rate: f64) -> DacStage {
-        DacStage::new(
-            &k13_r2r(),
-            StageLayout {
+    /// A device's DAC and analog stage alone.
+    fn dac_chain(device: &DeviceVoicing, rate: f64) -> Chain {
+        Chain::new(
+            &ChainConfig::dac_only(device.dac, device.analog),
+            ChainLayout {
                 host_rate: rate,
                 max_block: 1024,
                 channels: 1,
             },
         )
+    }
+
+    fn stage(rate: f64) -> Chain {
+        dac_chain(k13_r2r(), rate)
     }
 
     fn sine(rate: f64, freq: f64, amplitude: f64, seconds: f64) -> Vec<f32> {
@@ -220,14 +212,7 @@ mod tests {
     #[test]
     fn k7_delta_sigma_has_its_noise_floor_and_very_low_distortion() {
         let rate = 44_100.0;
-        let mut s = DacStage::new(
-            &k7(),
-            StageLayout {
-                host_rate: rate,
-                max_block: 1024,
-                channels: 1,
-            },
-        );
+        let mut s = dac_chain(k7(), rate);
         let mut x = sine(rate, 1000.0, 0.5, 1.2);
         s.process(&mut [&mut x[..]]);
         let m = thd_n(&x[(0.2 * rate) as usize..], rate, 1000.0, AUDIO_BAND_HZ);
@@ -270,7 +255,7 @@ mod tests {
     fn k13_is_flat_within_0_2_db_from_20_hz_to_20_khz() {
         let rate = 44_100.0;
         let mut s = stage(rate);
-        let level = |s: &mut DacStage, f: f64| {
+        let level = |s: &mut Chain, f: f64| {
             let mut x = sine(rate, f, 0.25, if f < 100.0 { 1.0 } else { 0.2 });
             s.reset();
             s.process(&mut [&mut x[..]]);
@@ -287,7 +272,7 @@ mod tests {
     fn k13_is_minus_2_9_db_at_80_khz_at_a_192_khz_host_rate() {
         let rate = 192_000.0;
         let mut s = stage(rate);
-        let level = |s: &mut DacStage, f: f64| {
+        let level = |s: &mut Chain, f: f64| {
             let mut x = sine(rate, f, 0.25, 0.1);
             s.reset();
             s.process(&mut [&mut x[..]]);

@@ -5,20 +5,22 @@
 mod common;
 
 use common::impulse_response;
+use sourcery_dsp::amp::GainStep;
 use sourcery_dsp::amp::{AmpSpec, Output, V_REF_VRMS};
 use sourcery_dsp::analysis::{self, frequency_response, log_frequencies, tone};
-use sourcery_dsp::headphones::{self, CustomLoad};
-use sourcery_dsp::load::{curve::ImpedanceCurve, divider, examples, Network};
-use sourcery_dsp::params::{HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
+use sourcery_dsp::load::{curve::ImpedanceCurve, divider, examples, CustomLoad, Network};
+use sourcery_dsp::params::HEADPHONE_LABELS;
+use sourcery_dsp::presets::{Catalogue, DeviceSlot, HeadphoneSlot};
 use sourcery_dsp::{Engine, Settings};
 
-const IDEAL: usize = 1;
-const K13: usize = 0;
+const IDEAL: DeviceSlot = DeviceSlot::IDEAL;
+const K13: DeviceSlot = DeviceSlot(0);
 
-fn headphone(name: &str) -> usize {
+fn headphone(name: &str) -> HeadphoneSlot {
     HEADPHONE_LABELS
         .iter()
         .position(|l| *l == name)
+        .map(HeadphoneSlot)
         .unwrap_or_else(|| panic!("no headphone {name}"))
 }
 
@@ -102,7 +104,7 @@ fn imported_curve_through_the_engine_matches_the_divider_formula() {
         .expect("valid");
     let base = Settings {
         device: IDEAL,
-        headphone: HEADPHONE_CUSTOM,
+        headphone: HeadphoneSlot::CUSTOM,
         z_out_custom: true,
         z_out_ohms: 0.0,
         ..Settings::default()
@@ -156,9 +158,9 @@ fn noise_floor_through_the_engine() {
         let (device, spec) = (K13, AmpSpec::k13_r2r());
         let settings = Settings {
             device,
-            headphone: HEADPHONE_RESISTIVE,
+            headphone: HeadphoneSlot::RESISTIVE,
             load_ohms: 32.0,
-            gain: 2,
+            gain: GainStep::High,
             volume_pct: 100.0,
             level_match: false,
             ..Settings::default()
@@ -187,8 +189,8 @@ fn noise_floor_through_the_engine() {
     let noise_at = |volume: f32| {
         let settings = Settings {
             device: K13,
-            headphone: HEADPHONE_RESISTIVE,
-            gain: 2,
+            headphone: HeadphoneSlot::RESISTIVE,
+            gain: GainStep::High,
             volume_pct: volume,
             ..Settings::default()
         };
@@ -211,13 +213,13 @@ fn noise_floor_through_the_engine() {
 #[test]
 fn rated_power_through_the_engine() {
     let rate = 48_000.0;
-    for (output, published_vrms) in [(0usize, 6.2f64), (1, 8.8)] {
+    for (output, published_vrms) in [(Output::Se, 6.2f64), (Output::Bal, 8.8)] {
         let settings = Settings {
             device: K13,
             output,
-            gain: 2,
+            gain: GainStep::High,
             volume_pct: 100.0,
-            headphone: HEADPHONE_RESISTIVE,
+            headphone: HeadphoneSlot::RESISTIVE,
             load_ohms: 32.0,
             level_match: false,
             ..Settings::default()
@@ -250,7 +252,7 @@ fn rated_power_through_the_engine() {
         let err = 20.0 * (vrms / published_vrms).log10();
         println!(
             "K13 {}: THD+N 1 % at {vrms:.2} Vrms into 32 Ω ({:.0} mW; published {published_vrms} Vrms): {err:+.2} dB",
-            Output::LABELS[output],
+            output.label(),
             vrms * vrms / 32.0 * 1000.0
         );
         assert!(err.abs() < 0.25, "{err:.2} dB");
@@ -261,10 +263,13 @@ fn rated_power_through_the_engine() {
 /// falls back to the resistor; nothing leaves the engine non-finite.
 #[test]
 fn every_headphone_runs() {
-    assert_eq!(headphones::catalogue().len() + 2, HEADPHONE_LABELS.len());
+    assert_eq!(
+        Catalogue::factory().headphones().len() + 2,
+        HEADPHONE_LABELS.len()
+    );
     for (index, label) in HEADPHONE_LABELS.iter().enumerate() {
         let settings = Settings {
-            headphone: index,
+            headphone: HeadphoneSlot(index),
             z_out_custom: true,
             z_out_ohms: 75.0,
             ..Settings::default()

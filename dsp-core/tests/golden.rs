@@ -9,13 +9,13 @@
 
 use std::path::PathBuf;
 
+use sourcery_dsp::amp::{GainStep, Output};
 use sourcery_dsp::analysis::log_frequencies;
-use sourcery_dsp::headphones::CustomLoad;
-use sourcery_dsp::load::{curve::ImpedanceCurve, examples, Network};
-use sourcery_dsp::params::{
-    DEVICE_LABELS, HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE,
-};
+use sourcery_dsp::dac::{DacMode, DacRate};
+use sourcery_dsp::load::{curve::ImpedanceCurve, examples, CustomLoad, Network};
+use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS};
 use sourcery_dsp::peq::{Band, FilterType};
+use sourcery_dsp::presets::{DeviceSlot, HeadphoneSlot};
 use sourcery_dsp::{Engine, Settings};
 
 /// Frames rendered per case (the first ones hold the latency and the chain's onset).
@@ -23,15 +23,17 @@ const FRAMES: usize = 4096;
 /// Largest difference allowed from the recorded render.
 const TOLERANCE: f32 = 1e-6;
 
-fn device(name: &str) -> usize {
-    DEVICE_LABELS.iter().position(|l| *l == name).expect(name)
+fn device(name: &str) -> DeviceSlot {
+    DeviceSlot(DEVICE_LABELS.iter().position(|l| *l == name).expect(name))
 }
 
-fn headphone(name: &str) -> usize {
-    HEADPHONE_LABELS
-        .iter()
-        .position(|l| *l == name)
-        .expect(name)
+fn headphone(name: &str) -> HeadphoneSlot {
+    HeadphoneSlot(
+        HEADPHONE_LABELS
+            .iter()
+            .position(|l| *l == name)
+            .expect(name),
+    )
 }
 
 /// Stereo test signal: an impulse, a 1 kHz tone on the left, 13 kHz on the right, and
@@ -80,7 +82,7 @@ fn cases() -> Vec<Case> {
             name: "k13_nos_hd600_96k",
             rate: 96_000.0,
             settings: Settings {
-                dac_mode: sourcery_dsp::dac::stage::DacMode::Nos,
+                dac_mode: DacMode::Nos,
                 headphone: headphone("Sennheiser HD600"),
                 ..d
             },
@@ -93,7 +95,7 @@ fn cases() -> Vec<Case> {
                 device: device("FiiO K7"),
                 headphone: headphone("Final E5000"),
                 level_match: false,
-                gain: 2,
+                gain: GainStep::High,
                 volume_pct: 70.0,
                 ..d
             },
@@ -105,7 +107,7 @@ fn cases() -> Vec<Case> {
             settings: Settings {
                 device: device("FiiO K11 R2R"),
                 headphone: headphone("HIFIMAN Edition XS"),
-                output: 1,
+                output: Output::Bal,
                 peq,
                 ..d
             },
@@ -116,7 +118,7 @@ fn cases() -> Vec<Case> {
             rate: 96_000.0,
             settings: Settings {
                 device: device("Ideal"),
-                headphone: HEADPHONE_RESISTIVE,
+                headphone: HeadphoneSlot::RESISTIVE,
                 load_ohms: 32.0,
                 ..d
             },
@@ -140,9 +142,9 @@ fn cases() -> Vec<Case> {
                 z_out_ohms: 75.0,
                 headphone: headphone("Sennheiser HD600"),
                 decimator: sourcery_dsp::analog::decimator::DecimatorPhase::Minimum,
-                dac_rate: 1,
+                dac_rate: DacRate::R44k1,
                 volume_pct: 80.0,
-                gain: 1,
+                gain: GainStep::Medium,
                 ..d
             },
             curve: None,
@@ -151,7 +153,7 @@ fn cases() -> Vec<Case> {
             name: "k13_custom_curve_absolute_44k1",
             rate: 44_100.0,
             settings: Settings {
-                headphone: HEADPHONE_CUSTOM,
+                headphone: HeadphoneSlot::CUSTOM,
                 z_out_custom: true,
                 z_out_ohms: 10.0,
                 level_match: false,
@@ -164,7 +166,7 @@ fn cases() -> Vec<Case> {
             name: "k13_custom_ladder_nos_44k1",
             rate: 44_100.0,
             settings: Settings {
-                dac_mode: sourcery_dsp::dac::stage::DacMode::Nos,
+                dac_mode: DacMode::Nos,
                 custom_ladder: Some(sourcery_dsp::dac::r2r::LadderConfig {
                     bits: 16,
                     tolerance_pct: 0.5,

@@ -5,11 +5,12 @@
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::cell::Cell;
 
-use sourcery_dsp::dac::os_filter::OsFilter;
+use sourcery_dsp::amp::GainStep;
 use sourcery_dsp::dac::r2r::{Coding, LadderConfig};
-use sourcery_dsp::dac::stage::{DacConfig, DacMode};
-use sourcery_dsp::headphones::{CustomLoad, LoadSource};
-use sourcery_dsp::params::HEADPHONE_CUSTOM;
+use sourcery_dsp::dac::{DacMode, OsFilter};
+use sourcery_dsp::load::{CustomLoad, LoadSource};
+use sourcery_dsp::presets::{DeviceSlot, HeadphoneSlot};
+use sourcery_dsp::settings::ChainRequest;
 use sourcery_dsp::{Engine, Settings};
 
 struct Counting;
@@ -72,7 +73,7 @@ fn process_never_allocates() {
                 output_trim_db: -7.0,
                 bypass: true,
                 volume_pct: 90.0,
-                gain: 2,
+                gain: GainStep::High,
                 level_match: false,
                 ..Settings::default()
             };
@@ -127,7 +128,7 @@ fn structural_changes_never_allocate_on_the_audio_thread() {
         },
         // A new load and output impedance (an IIR designed on the worker).
         Settings {
-            headphone: 6,
+            headphone: HeadphoneSlot::by_id("sennheiser-hd600").unwrap(),
             z_out_custom: true,
             z_out_ohms: 75.0,
             ..Settings::default()
@@ -135,26 +136,24 @@ fn structural_changes_never_allocate_on_the_audio_thread() {
         // The imported curve (a FIR designed on the worker); the curve is imported on
         // another thread while the engine runs, as an editor would.
         Settings {
-            headphone: HEADPHONE_CUSTOM,
+            headphone: HeadphoneSlot::CUSTOM,
             z_out_custom: true,
             z_out_ohms: 10.0,
             ..Settings::default()
         },
         Settings::default(),
     ];
-    // The stage a target asks for, with the custom curve's generation left out.
-    let plain = |mut c: DacConfig| {
-        if let Some(load) = &mut c.load {
-            if let LoadSource::Custom { generation, .. } = &mut load.source {
-                *generation = 0;
-            }
+    // The chain a target asks for, with the custom curve's generation left out.
+    let plain = |mut c: ChainRequest| {
+        if let LoadSource::Custom { generation, .. } = &mut c.load {
+            *generation = 0;
         }
         c
     };
     let mut before = allocations();
     let mut frees_before = deallocations();
     for target in &targets {
-        if target.headphone == HEADPHONE_CUSTOM {
+        if target.headphone == HeadphoneSlot::CUSTOM {
             // Spawning and joining allocate on this thread: not the engine's doing.
             let (a, f) = (allocations(), deallocations());
             let custom = custom.clone();
@@ -174,9 +173,9 @@ fn structural_changes_never_allocate_on_the_audio_thread() {
             std::thread::sleep(std::time::Duration::from_millis(1));
             assert!(start.elapsed().as_secs() < 30, "rebuild did not finish");
         }
-        let running = engine.dac().map(|d| *d.config()).expect("a stage");
-        assert_eq!(plain(running), plain(target.dac_config()));
-        if let Some(LoadSource::Custom { generation, .. }) = running.load.map(|l| l.source) {
+        let running = engine.running_request().expect("a chain");
+        assert_eq!(plain(running), plain(target.chain_request(0)));
+        if let LoadSource::Custom { generation, .. } = running.load {
             assert_eq!(
                 generation,
                 custom.generation(),
@@ -200,7 +199,7 @@ fn comparator_never_allocates_on_the_audio_thread() {
     main.prepare(48_000.0, 512, 2);
     let mut comp = Comparator::new(
         &Settings {
-            device: 5,
+            device: DeviceSlot(5),
             ..main_settings
         },
         CustomLoad::default(),
@@ -213,7 +212,7 @@ fn comparator_never_allocates_on_the_audio_thread() {
     let mut run = |main: &mut Engine, comp: &mut Comparator, active: bool, play: bool| {
         comp.process(main, &mut [&mut left[..], &mut right[..]], active, play);
     };
-    comp.set_settings(&main_settings, 5);
+    comp.set_settings(&main_settings, DeviceSlot(5));
     run(&mut main, &mut comp, false, false);
     // Activate, play B, switch back and forth.
     for k in 0..8 {
@@ -221,7 +220,7 @@ fn comparator_never_allocates_on_the_audio_thread() {
     }
     assert!(comp.is_running());
     // Change the reference device while running: wait for the rebuild and the swap.
-    for device in [1usize, 2, 0] {
+    for device in [1usize, 2, 0].map(DeviceSlot) {
         comp.set_settings(&main_settings, device);
         let start = std::time::Instant::now();
         loop {
@@ -243,7 +242,7 @@ fn comparator_never_allocates_on_the_audio_thread() {
             output_trim_db: -3.0,
             ..main_settings
         },
-        0,
+        DeviceSlot(0),
     );
     for _ in 0..4 {
         run(&mut main, &mut comp, false, true);

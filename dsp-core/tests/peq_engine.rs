@@ -5,12 +5,12 @@ mod common;
 
 use common::impulse_response;
 use sourcery_dsp::analysis::{frequency_response, log_frequencies};
-use sourcery_dsp::params::HEADPHONE_LABELS;
 use sourcery_dsp::peq::{Band, FilterType};
+use sourcery_dsp::presets::{Catalogue, DeviceSlot, HeadphoneSlot};
 use sourcery_dsp::settings::{headphone_peq, headphone_preset_values};
 use sourcery_dsp::{Engine, ParamValues, Settings};
 
-const IDEAL: usize = 1;
+const IDEAL: DeviceSlot = DeviceSlot::IDEAL;
 
 /// Magnitude (dB) of the engine's response at `freqs` (the whole impulse response, latency
 /// included: a delay does not change the magnitude).
@@ -52,18 +52,16 @@ fn level_match_leaves_the_peq_alone() {
 fn headphone_preset_applies_its_peq() {
     let rate = 48_000.0;
     let freqs = log_frequencies(20.0, 20_000.0, 6.0);
-    let index = HEADPHONE_LABELS
-        .iter()
-        .position(|l| *l == "Sennheiser HD600")
-        .unwrap();
-    let headphone = sourcery_dsp::headphones::by_index(index).unwrap();
+    let catalogue = Catalogue::factory();
+    let index = HeadphoneSlot::by_id("sennheiser-hd600").unwrap();
+    let headphone = catalogue.headphone(index).unwrap();
     assert!(
         headphone.peq.is_some(),
         "the HD600 file carries its AutoEQ profile"
     );
     let mut values = ParamValues::default();
-    values.set(sourcery_dsp::ParamId::Device, IDEAL as f32);
-    for (id, value) in headphone_preset_values(index).unwrap() {
+    values.set(sourcery_dsp::ParamId::Device, IDEAL.0 as f32);
+    for (id, value) in headphone_preset_values(catalogue, index).unwrap() {
         values.set(id, value);
     }
     let with = Settings::from_values(&values);

@@ -390,7 +390,7 @@ fn lv2_headphone_presets_set_the_headphone_and_its_peq() {
     let Some(bundle) = lv2_bundle() else { return };
     for uri in [LV2_URI_STEREO, LV2_URI_MONO] {
         let presets = listed_presets(&lv2info(&bundle, uri));
-        for headphone in sourcery_dsp::headphones::catalogue() {
+        for headphone in sourcery_dsp::presets::Catalogue::factory().headphones() {
             assert!(
                 presets.contains(&headphone.name),
                 "{uri}: preset {} missing from {presets:?}",
@@ -445,7 +445,9 @@ fn lv2_headphone_presets_set_the_headphone_and_its_peq() {
         )[0],
     );
     let peq = sourcery_dsp::settings::headphone_peq(
-        sourcery_dsp::headphones::by_index(hd600).expect("catalogue"),
+        sourcery_dsp::presets::Catalogue::factory()
+            .headphone(sourcery_dsp::presets::HeadphoneSlot(hd600))
+            .expect("catalogue"),
     );
     let db = |f: f64| 20.0 * peq.response(f, f64::from(RATE)).norm().log10();
     let expected = db(100.0) - db(1000.0);

@@ -2,6 +2,7 @@
 //! CLAP plugin (`target/bundled/Sourcery.clap`, loaded by `sourcery_tests::clap_host`) for
 //! the same parameter values and block size, sample for sample, after latency alignment.
 
+use sourcery_dsp::presets::{DeviceSlot, HeadphoneSlot};
 use std::path::Path;
 
 use sourcery_dsp::params::{ParamId, ParamKind, DEVICE_LABELS, HEADPHONE_LABELS};
@@ -133,20 +134,20 @@ fn offline_render_equals_the_clap_plugin() {
     };
     // An R2R device in NOS into an HD600, absolute level (no level matching), BAL, High gain.
     let k13 = Settings {
-        device: slot(DEVICE_LABELS, "FiiO K13 R2R"),
-        headphone: slot(HEADPHONE_LABELS, "Sennheiser HD600"),
-        dac_mode: sourcery_dsp::dac::stage::DacMode::from_index(1),
-        gain: 2,
+        device: DeviceSlot(slot(DEVICE_LABELS, "FiiO K13 R2R")),
+        headphone: HeadphoneSlot(slot(HEADPHONE_LABELS, "Sennheiser HD600")),
+        dac_mode: sourcery_dsp::dac::DacMode::Nos,
+        gain: sourcery_dsp::amp::GainStep::High,
         volume_pct: 62.5,
-        output: 1,
+        output: sourcery_dsp::amp::Output::Bal,
         level_match: false,
         ..Settings::default()
     };
     // A delta-sigma device with a chosen OS filter into an IEM, a PEQ band and a trim.
     let mut g5 = Settings {
-        device: slot(DEVICE_LABELS, "Topping G5"),
-        headphone: slot(HEADPHONE_LABELS, "Campfire Andromeda 2020"),
-        os_filter: sourcery_dsp::dac::os_filter::OsFilter::from_param_index(2),
+        device: DeviceSlot(slot(DEVICE_LABELS, "Topping G5")),
+        headphone: HeadphoneSlot(slot(HEADPHONE_LABELS, "Campfire Andromeda 2020")),
+        os_filter: Some(sourcery_dsp::dac::OsFilter::Ak4493Slow),
         output_trim_db: -3.0,
         ..Settings::default()
     };

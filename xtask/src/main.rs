@@ -243,7 +243,9 @@ fn pick(labels: &[&str], name: &str, what: &str) -> Result<usize> {
 
 /// `cargo xtask spl`: the SPL table (see the module docs).
 fn spl(args: &[String]) -> Result<()> {
-    use sourcery_dsp::params::{DEVICE_LABELS, GAIN_LABELS, HEADPHONE_LABELS, OUTPUT_LABELS};
+    use sourcery_dsp::amp::{GainStep, Output};
+    use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS};
+    use sourcery_dsp::presets::{Catalogue, DeviceSlot, HeadphoneSlot};
     use sourcery_dsp::Settings;
 
     let mut settings = Settings::default();
@@ -258,8 +260,12 @@ fn spl(args: &[String]) -> Result<()> {
         match flag.as_str() {
             "--device" => devices = vec![pick(DEVICE_LABELS, value, "device")?],
             "--headphone" => headphones = vec![pick(HEADPHONE_LABELS, value, "headphone")?],
-            "--output" => settings.output = pick(OUTPUT_LABELS, value, "output")?,
-            "--gain" => settings.gain = pick(GAIN_LABELS, value, "gain")?,
+            "--output" => {
+                settings.output = Output::from_index(pick(Output::LABELS, value, "output")?);
+            }
+            "--gain" => {
+                settings.gain = GainStep::from_index(pick(GainStep::LABELS, value, "gain")?);
+            }
             "--volume" => {
                 settings.volume_pct = value
                     .parse::<f32>()
@@ -273,7 +279,9 @@ fn spl(args: &[String]) -> Result<()> {
     println!(
         "Output {}, gain {}, volume {:.0} %. SPL of a 0 dBFS sine, of the hiss (A-weighted) and \
          headroom of 0 dBFS before THD+N reaches 1 % (dB; negative: clips before full scale).",
-        OUTPUT_LABELS[settings.output], GAIN_LABELS[settings.gain], settings.volume_pct
+        settings.output.label(),
+        settings.gain.label(),
+        settings.volume_pct
     );
     println!(
         "{:<14} {:<26} {:>8} {:>10} {:>10} {:>10} {:>10}",
@@ -282,14 +290,16 @@ fn spl(args: &[String]) -> Result<()> {
     for &device in &devices {
         for &headphone in &headphones {
             let s = Settings {
-                device,
-                headphone,
+                device: DeviceSlot(device),
+                headphone: HeadphoneSlot(headphone),
                 ..settings
             };
-            let Some(report) = s.spl_report() else {
+            let catalogue = Catalogue::active();
+            let Some(report) = s.spl_report(catalogue) else {
                 continue;
             };
-            let ohms = sourcery_dsp::headphones::by_index(headphone)
+            let ohms = catalogue
+                .headphone(s.headphone)
                 .map_or(f64::NAN, |h| h.network.impedance(1000.0).norm());
             println!(
                 "{:<14} {:<26} {:>8.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",

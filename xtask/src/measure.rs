@@ -14,9 +14,11 @@
 use std::path::Path;
 
 use anyhow::{anyhow, bail, Context, Result};
-use sourcery_dsp::dac::stage::DacMode;
+use sourcery_dsp::amp::GainStep;
+use sourcery_dsp::dac::DacMode;
 use sourcery_dsp::measure::{self, ConformanceRow, Measurement, IMPULSE_PRE_SAMPLES};
-use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
+use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS};
+use sourcery_dsp::presets::{Catalogue, DeviceSlot, HeadphoneSlot};
 use sourcery_dsp::Settings;
 
 pub const USAGE: &str = "cargo xtask measure --device ID [--headphone ID] [--mode os|nos] \
@@ -30,7 +32,7 @@ const RATE_HZ: f64 = 48_000.0;
 
 pub fn run(args: &[String]) -> Result<()> {
     let mut device = None;
-    let mut headphone = HEADPHONE_RESISTIVE;
+    let mut headphone = HeadphoneSlot::RESISTIVE;
     let mut mode = DacMode::Os;
     let (mut json, mut all, mut markdown) = (false, false, false);
     let mut plots = None;
@@ -42,8 +44,10 @@ pub fn run(args: &[String]) -> Result<()> {
                 .ok_or_else(|| anyhow!("{flag} needs a value\nusage: {USAGE}"))
         };
         match flag.as_str() {
-            "--device" => device = Some(slot("devices", DEVICE_LABELS, value()?)?),
-            "--headphone" => headphone = slot("headphones", HEADPHONE_LABELS, value()?)?,
+            "--device" => device = Some(DeviceSlot(slot("devices", DEVICE_LABELS, value()?)?)),
+            "--headphone" => {
+                headphone = HeadphoneSlot(slot("headphones", HEADPHONE_LABELS, value()?)?);
+            }
             "--mode" => {
                 mode = match value()?.to_ascii_lowercase().as_str() {
                     "os" => DacMode::Os,
@@ -77,7 +81,7 @@ pub fn run(args: &[String]) -> Result<()> {
         device,
         headphone,
         dac_mode: mode,
-        gain: 0,
+        gain: GainStep::Low,
         volume_pct: 100.0,
         level_match: true,
         ..Settings::default()
@@ -174,9 +178,12 @@ fn print_summary(m: &Measurement) {
 
 /// `--all --markdown`: the conformance of every voicing into [`CONFORMANCE_MD`].
 fn write_conformance() -> Result<()> {
+    let catalogue = Catalogue::factory();
     let tables: Vec<Vec<ConformanceRow>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..DEVICE_LABELS.len())
-            .map(|slot| scope.spawn(move || measure::conformance(slot)))
+        let handles: Vec<_> = catalogue
+            .devices()
+            .iter()
+            .map(|d| scope.spawn(move || measure::conformance(catalogue, DeviceSlot(d.slot))))
             .collect();
         handles
             .into_iter()
@@ -199,8 +206,8 @@ fn write_conformance() -> Result<()> {
          published + tolerance; estimates are the voicing's own figures, shown, not judged. \
          Sources: `shared/reference/devices.md`.\n",
     );
-    for (slot, rows) in tables.iter().enumerate() {
-        md.push_str(&format!("\n## {}\n\n", DEVICE_LABELS[slot]));
+    for (device, rows) in catalogue.devices().iter().zip(&tables) {
+        md.push_str(&format!("\n## {}\n\n", device.name));
         md.push_str(
             "| figure | published | measured | error | tolerance | pass |\n\
              |---|---|---|---|---|---|\n",

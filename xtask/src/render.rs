@@ -31,17 +31,17 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use hound::{SampleFormat, WavReader, WavSpec, WavWriter};
-use sourcery_dsp::dac::os_filter::OsFilter;
-use sourcery_dsp::dac::stage::DacMode;
-use sourcery_dsp::params::{DEVICE_LABELS, GAIN_LABELS, HEADPHONE_LABELS, OUTPUT_LABELS};
+use sourcery_dsp::amp::{GainStep, Output};
+use sourcery_dsp::choice::Choice;
+use sourcery_dsp::dac::{DacMode, OsFilter};
+use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS};
+use sourcery_dsp::presets::{DeviceSlot, HeadphoneSlot};
 use sourcery_dsp::{Settings, MAX_CHANNELS};
 
 /// Files longer than this (seconds) get a progress bar.
 pub const PROGRESS_SECONDS: f64 = 10.0;
 /// Rate of the demo signal when `--rate` is not given, Hz.
 pub const DEMO_RATE_HZ: u32 = 48_000;
-/// The factory preset folders (`presets/devices`, `presets/headphones`).
-const PRESETS_DIR: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../presets");
 
 pub const USAGE: &str = "cargo xtask render --device ID [--headphone ID] [--mode os|nos] \
      [--filter LABEL|INDEX] [--gain low|medium|high] [--volume PERCENT] [--output se|bal] \
@@ -105,8 +105,8 @@ pub fn run(args: &[String]) -> Result<()> {
         "Rendered {seconds:.2} s ({} ch, {} Hz) with {} / {} into {} in {:.2} s",
         output.channels.len(),
         output.sample_rate,
-        DEVICE_LABELS[options.settings.device],
-        HEADPHONE_LABELS[options.settings.headphone],
+        DEVICE_LABELS[options.settings.device.0],
+        HEADPHONE_LABELS[options.settings.headphone.0],
         options.output.display(),
         started.elapsed().as_secs_f64()
     );
@@ -136,14 +136,19 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
             .ok_or_else(|| anyhow!("{arg} needs a value\nusage: {USAGE}"))?
             .as_str();
         match arg.as_str() {
-            "--device" => device = Some(preset_slot("devices", DEVICE_LABELS, value)?),
+            "--device" => {
+                device = Some(DeviceSlot(preset_slot("devices", DEVICE_LABELS, value)?));
+            }
             "--headphone" => {
-                settings.headphone = preset_slot("headphones", HEADPHONE_LABELS, value)?;
+                settings.headphone =
+                    HeadphoneSlot(preset_slot("headphones", HEADPHONE_LABELS, value)?);
             }
             "--mode" => settings.dac_mode = DacMode::from_index(label(DacMode::LABELS, value)?),
-            "--filter" => settings.os_filter = OsFilter::from_param_index(filter_index(value)?),
-            "--gain" => settings.gain = label(GAIN_LABELS, value)?,
-            "--output" => settings.output = label(OUTPUT_LABELS, value)?,
+            "--filter" => {
+                settings.os_filter = <Option<OsFilter>>::from_index(filter_index(value)?);
+            }
+            "--gain" => settings.gain = GainStep::from_index(label(GainStep::LABELS, value)?),
+            "--output" => settings.output = Output::from_index(label(Output::LABELS, value)?),
             "--volume" => {
                 settings.volume_pct = value
                     .trim_end_matches('%')
@@ -201,7 +206,7 @@ fn label(labels: &[&str], value: &str) -> Result<usize> {
 /// `--filter`: an index into the `os_filter` labels (0 = the device's own) or a label,
 /// matched exactly or as the only label containing it (case-insensitive).
 fn filter_index(value: &str) -> Result<usize> {
-    let labels = &OsFilter::PARAM_LABELS;
+    let labels = <Option<OsFilter> as Choice>::LABELS;
     if let Ok(index) = value.parse::<usize>() {
         if index < labels.len() {
             return Ok(index);
@@ -232,30 +237,18 @@ fn filter_index(value: &str) -> Result<usize> {
 
 /// The factory presets of `kind` ("devices" or "headphones") as (file id, slot), by id.
 pub fn preset_ids(kind: &str) -> Result<Vec<(String, usize)>> {
-    let dir = Path::new(PRESETS_DIR).join(kind);
-    let mut ids = Vec::new();
-    for entry in std::fs::read_dir(&dir).with_context(|| format!("read {}", dir.display()))? {
-        let path = entry?.path();
-        if path.extension().and_then(|e| e.to_str()) != Some("toml") {
-            continue;
-        }
-        let Some(id) = path.file_stem().and_then(|s| s.to_str()) else {
-            continue;
-        };
-        let text =
-            std::fs::read_to_string(&path).with_context(|| format!("read {}", path.display()))?;
-        let file = path.display().to_string();
-        let slot = if kind == "devices" {
-            sourcery_dsp::presets::device::parse_device(&text, &file)
-                .map_err(|e| anyhow!("{e}"))?
-                .slot
-        } else {
-            sourcery_dsp::headphones::parse(&text, &file)
-                .map_err(|e| anyhow!("{e}"))?
-                .slot
-        };
-        ids.push((id.to_string(), slot));
-    }
+    use sourcery_dsp::presets::index::{DEVICE_IDS, HEADPHONE_IDS};
+    let (ids, reserved): (&[&str], &[&str]) = match kind {
+        "devices" => (DEVICE_IDS, &[]),
+        "headphones" => (HEADPHONE_IDS, &["resistive", "custom"]),
+        _ => bail!("no presets of kind {kind:?}"),
+    };
+    let mut ids: Vec<(String, usize)> = ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| !reserved.contains(id))
+        .map(|(slot, id)| ((*id).to_owned(), slot))
+        .collect();
     ids.sort();
     Ok(ids)
 }
@@ -571,12 +564,12 @@ mod tests {
              --gain high --volume 62.5 --output bal --level-match off --rate 96000 in.wav out.wav",
         ))
         .expect("parse");
-        assert_eq!(DEVICE_LABELS[o.settings.device], "FiiO K13 R2R");
-        assert_eq!(HEADPHONE_LABELS[o.settings.headphone], "Sennheiser HD600");
+        assert_eq!(DEVICE_LABELS[o.settings.device.0], "FiiO K13 R2R");
+        assert_eq!(HEADPHONE_LABELS[o.settings.headphone.0], "Sennheiser HD600");
         assert_eq!(o.settings.dac_mode, DacMode::from_index(1));
-        assert_eq!(o.settings.os_filter, OsFilter::from_param_index(8));
-        assert_eq!(GAIN_LABELS[o.settings.gain], "High");
-        assert_eq!(OUTPUT_LABELS[o.settings.output], "BAL");
+        assert_eq!(o.settings.os_filter, <Option<OsFilter>>::from_index(8));
+        assert_eq!(o.settings.gain.label(), "High");
+        assert_eq!(o.settings.output.label(), "BAL");
         assert_eq!(o.settings.volume_pct, 62.5);
         assert!(!o.settings.level_match);
         assert_eq!(o.rate_hz, Some(96_000));
@@ -591,7 +584,7 @@ mod tests {
         // Every file id resolves, and an unknown one lists them.
         for (id, slot) in preset_ids("devices").expect("device ids") {
             let o = parse_args(&args(&format!("--device {id} out.wav"))).expect("parse");
-            assert_eq!(o.settings.device, slot, "{id}");
+            assert_eq!(o.settings.device, DeviceSlot(slot), "{id}");
         }
         let err = parse_args(&args("--device k99 out.wav"))
             .unwrap_err()

@@ -29,5 +29,5 @@ mod testutil;
 
 pub use spec::{AmpSpec, GainSpec, GainStep, GainSteps, Limits, Output, OutputSpec};
 pub use spl::{report, spl_db, Sensitivity, SplReport};
-pub use stage::{AmpConfig, AmpStage, LEVEL_MATCH_FLOOR_DB, V_REF_VRMS};
+pub use stage::{AmpConfig, AmpControls, AmpOutput, AmpStage, LEVEL_MATCH_FLOOR_DB, V_REF_VRMS};
 pub use volume::VolumeLaw;

@@ -15,65 +15,29 @@ use std::f64::consts::SQRT_2;
 
 use super::volume::VolumeLaw;
 
-/// Which headphone output of the device is used.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum Output {
-    /// Single-ended (6.35 mm / 3.5 mm).
-    #[default]
-    Se,
-    /// Balanced (4.4 mm): a bridged pair of amplifiers.
-    Bal,
-}
-
-impl Output {
-    /// Labels in index order, for parameter lists and the editor.
-    pub const LABELS: &'static [&'static str] = &["SE", "BAL"];
-    /// All outputs in index order.
-    pub const ALL: [Output; 2] = [Output::Se, Output::Bal];
-
-    /// The output at `index` ([`Self::LABELS`] order); indices past the end clamp to the
-    /// last one.
-    pub fn from_index(index: usize) -> Self {
-        Self::ALL[index.min(Self::ALL.len() - 1)]
-    }
-
-    /// Index in [`Self::LABELS`].
-    pub fn index(self) -> usize {
-        self as usize
+crate::choice! {
+    /// Which headphone output of the device is used.
+    #[derive(Default)]
+    pub enum Output {
+        /// Single-ended (6.35 mm / 3.5 mm).
+        #[default]
+        Se = "SE",
+        /// Balanced (4.4 mm): a bridged pair of amplifiers.
+        Bal = "BAL",
     }
 }
 
-/// The gain switch position asked for by the user.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
-pub enum GainStep {
-    /// Lowest gain.
-    Low,
-    /// Middle gain (devices with two steps map it, see [`GainSteps`]).
-    Medium,
-    /// Highest gain: the one the published power figures are given for.
-    #[default]
-    High,
-}
-
-impl GainStep {
-    /// Labels in index order, for parameter lists and the editor.
-    pub const LABELS: &'static [&'static str] = &["Low", "Medium", "High"];
-    /// All steps in index order.
-    pub const ALL: [GainStep; 3] = [GainStep::Low, GainStep::Medium, GainStep::High];
-
-    /// The step at `index` ([`Self::LABELS`] order); indices past the end clamp to `High`.
-    pub fn from_index(index: usize) -> Self {
-        Self::ALL[index.min(Self::ALL.len() - 1)]
-    }
-
-    /// Index in [`Self::LABELS`] (and in [`OutputSpec::gains`]).
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
-    /// Label of this step.
-    pub fn label(self) -> &'static str {
-        Self::LABELS[self.index()]
+crate::choice! {
+    /// The gain switch position asked for by the user.
+    #[derive(Default)]
+    pub enum GainStep {
+        /// Lowest gain.
+        Low = "Low",
+        /// Middle gain (devices with two steps map it, see [`GainSteps`]).
+        Medium = "Medium",
+        /// Highest gain: the one the published power figures are given for.
+        #[default]
+        High = "High",
     }
 }
 

@@ -60,6 +60,46 @@ const ABSOLUTE_POST: f64 = 1.0 / (SQRT_2 * V_REF_VRMS);
 /// Base of the per-channel noise seeds (channel index added).
 const NOISE_SEED: u64 = 0x50_55_52_43_45_52_59_41; // arbitrary
 
+/// The amp a chain runs: the device's amp and the output in use. The stage is built from
+/// it and what the output drives ([`AmpOutput::driving`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct AmpOutput {
+    pub spec: AmpSpec,
+    pub output: Output,
+}
+
+impl AmpOutput {
+    /// The stage's configuration when the output drives `load_ohms` (|Z_L(1 kHz)|, `+∞`
+    /// for an open circuit) through `z_out_ohms`.
+    pub fn driving(&self, load_ohms: f64, z_out_ohms: f64) -> AmpConfig {
+        AmpConfig {
+            spec: self.spec,
+            output: self.output,
+            load_ohms,
+            z_out_ohms,
+        }
+    }
+}
+
+/// The amp's realtime controls (ramped; no rebuild).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AmpControls {
+    pub gain: GainStep,
+    pub volume_percent: f64,
+    /// Absolute levels (level match off): 1 Vrms at the amp reads as a 0 dBFS sine.
+    pub absolute: bool,
+}
+
+impl Default for AmpControls {
+    fn default() -> Self {
+        Self {
+            gain: GainStep::Low,
+            volume_percent: 50.0,
+            absolute: false,
+        }
+    }
+}
+
 /// What the amp stage is built for (changing it means building a new stage).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct AmpConfig {
@@ -216,6 +256,13 @@ impl AmpStage {
     pub fn set_absolute(&mut self, absolute: bool) {
         self.absolute = absolute;
         self.update_targets();
+    }
+
+    /// Gain step, volume and level mode at once (each ramped).
+    pub fn set_controls(&mut self, controls: &AmpControls) {
+        self.set_gain_step(controls.gain);
+        self.set_volume_percent(controls.volume_percent);
+        self.set_absolute(controls.absolute);
     }
 
     /// Gain step asked for.
@@ -687,12 +734,12 @@ mod tests {
         for spec in AmpSpec::all() {
             for output in Output::ALL {
                 for load in [0.0, 8.7, 32.0, 300.0, f64::INFINITY] {
-                    let config = AmpConfig::new(spec, output, load);
+                    let config = AmpConfig::new(spec, *output, load);
                     let mut st = AmpStage::new(&config, fs, 1, 4_096);
                     for step in GainStep::ALL {
                         for &volume in &volumes {
                             for absolute in [false, true] {
-                                st.set_gain_step(step);
+                                st.set_gain_step(*step);
                                 st.set_volume_percent(volume);
                                 st.set_absolute(absolute);
                                 let mut y = inputs.clone();

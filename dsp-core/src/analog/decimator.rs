@@ -6,7 +6,9 @@
 //! Two versions: linear phase (latency (N−1)/2 at K·fs, made a whole number of host samples)
 //! and minimum phase (the same magnitude by cepstrum, low latency).
 
+use crate::clocks::{Clocks, MAX_CHANNELS};
 use crate::filter::design::{design_lowpass, min_phase, LowpassSpec};
+use crate::filter::fir::Decimator as FirDecimator;
 
 /// Passband edge as a fraction of the host rate.
 pub const PASSBAND: f64 = 0.4535;
@@ -15,22 +17,11 @@ pub const STOPBAND: f64 = 1.0 - PASSBAND;
 /// Required alias rejection, dB.
 pub const REJECTION_DB: f64 = 120.0;
 
-/// Phase of the decimator (`decimator` parameter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum DecimatorPhase {
-    Linear,
-    Minimum,
-}
-
-impl DecimatorPhase {
-    pub const LABELS: &'static [&'static str] = &["Linear phase", "Minimum phase"];
-
-    pub fn from_index(index: usize) -> Self {
-        if index == 1 {
-            DecimatorPhase::Minimum
-        } else {
-            DecimatorPhase::Linear
-        }
+crate::choice! {
+    /// Phase of the decimator (`decimator` parameter).
+    pub enum DecimatorPhase {
+        Linear = "Linear phase",
+        Minimum = "Minimum phase",
     }
 }
 
@@ -64,6 +55,37 @@ pub fn design(host_rate: f64, k: usize, phase: DecimatorPhase) -> Vec<f64> {
                 m.pop();
             }
             m
+        }
+    }
+}
+
+/// The decimator of every channel: `K·n` analog samples to `n` host samples (a copy when
+/// K = 1).
+pub struct Decimator {
+    channels: Vec<FirDecimator>,
+}
+
+impl Decimator {
+    /// `taps` from [`design`] at the analog rate of `clocks`; `None` when K = 1. Allocates.
+    pub fn new(taps: Option<&[f64]>, clocks: &Clocks) -> Self {
+        Self {
+            channels: taps.map_or_else(Vec::new, |h| {
+                (0..clocks.channels.min(MAX_CHANNELS))
+                    .map(|_| FirDecimator::new(h, clocks.k, clocks.analog_block()))
+                    .collect()
+            }),
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.channels.iter_mut().for_each(FirDecimator::reset);
+    }
+
+    /// Channel `ch`: `analog` (K·n samples) into `out` (n samples). Never allocates.
+    pub fn process(&mut self, ch: usize, analog: &[f32], out: &mut [f32]) {
+        match self.channels.get_mut(ch) {
+            Some(d) => d.process(analog, out),
+            None => out.copy_from_slice(analog),
         }
     }
 }

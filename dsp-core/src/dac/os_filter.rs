@@ -31,20 +31,55 @@
 //! - **Reference linear phase / minimum phase** — not devices: ±0.001 dB to 0.4535 fs,
 //!   ≥ 140 dB from 0.5 fs (nothing images or aliases), linear and minimum phase.
 
+use crate::choice::Choice;
+use crate::clocks::{Clocks, MAX_CHANNELS};
 use crate::filter::design::{design_lowpass, lowpass_kaiser, magnitude_db, min_phase, LowpassSpec};
+use crate::filter::fir::PolyphaseInterpolator;
 
-/// The selectable OS filters (after "Device default" in the `os_filter` parameter).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum OsFilter {
-    Ak4493Sharp,
-    Ak4493Slow,
-    Ak4493ShortDelaySharp,
-    Ak4493ShortDelaySlow,
-    Ak4493SuperSlow,
-    Ak4493LowDispersion,
-    R2rOs,
-    ReferenceLinear,
-    ReferenceMinimum,
+crate::choice! {
+    /// The chip's oversampling filters.
+    pub enum OsFilter {
+        Ak4493Sharp = "AK4493 Sharp",
+        Ak4493Slow = "AK4493 Slow",
+        Ak4493ShortDelaySharp = "AK4493 Short-delay sharp",
+        Ak4493ShortDelaySlow = "AK4493 Short-delay slow",
+        Ak4493SuperSlow = "AK4493 Super slow",
+        Ak4493LowDispersion = "AK4493 Low-dispersion short delay",
+        R2rOs = "R2R OS (K13/K11)",
+        ReferenceLinear = "Reference linear phase",
+        ReferenceMinimum = "Reference minimum phase",
+    }
+}
+
+/// Number of [`OsFilter`]s.
+const FILTERS: usize = 9;
+const _: () = assert!(<OsFilter as Choice>::ALL.len() == FILTERS);
+
+/// The `os_filter` parameter: `None` is "Device default" (the voicing's own filter), then
+/// every [`OsFilter`].
+impl Choice for Option<OsFilter> {
+    const ALL: &'static [Self] = &{
+        let mut all = [None; FILTERS + 1];
+        let mut i = 0;
+        while i < FILTERS {
+            all[i + 1] = Some(<OsFilter as Choice>::ALL[i]);
+            i += 1;
+        }
+        all
+    };
+    const LABELS: &'static [&'static str] = &{
+        let mut labels = ["Device default"; FILTERS + 1];
+        let mut i = 0;
+        while i < FILTERS {
+            labels[i + 1] = <OsFilter as Choice>::LABELS[i];
+            i += 1;
+        }
+        labels
+    };
+
+    fn index(self) -> usize {
+        self.map_or(0, |f| f as usize + 1)
+    }
 }
 
 /// Phase of a design.
@@ -72,44 +107,6 @@ pub struct Figures {
 }
 
 impl OsFilter {
-    pub const ALL: [OsFilter; 9] = [
-        OsFilter::Ak4493Sharp,
-        OsFilter::Ak4493Slow,
-        OsFilter::Ak4493ShortDelaySharp,
-        OsFilter::Ak4493ShortDelaySlow,
-        OsFilter::Ak4493SuperSlow,
-        OsFilter::Ak4493LowDispersion,
-        OsFilter::R2rOs,
-        OsFilter::ReferenceLinear,
-        OsFilter::ReferenceMinimum,
-    ];
-
-    /// Labels of the `os_filter` parameter: "Device default", then [`OsFilter::LABELS`].
-    pub const PARAM_LABELS: [&'static str; 10] = [
-        "Device default",
-        "AK4493 Sharp",
-        "AK4493 Slow",
-        "AK4493 Short-delay sharp",
-        "AK4493 Short-delay slow",
-        "AK4493 Super slow",
-        "AK4493 Low-dispersion short delay",
-        "R2R OS (K13/K11)",
-        "Reference linear phase",
-        "Reference minimum phase",
-    ];
-
-    /// Human names, in [`OsFilter::ALL`] order: the parameter labels after "Device default".
-    pub const LABELS: &'static [&'static str] = Self::PARAM_LABELS.split_at(1).1;
-
-    pub fn label(self) -> &'static str {
-        Self::LABELS[self as usize]
-    }
-
-    /// The filter for an `os_filter` parameter index (`None` for "Device default").
-    pub fn from_param_index(index: usize) -> Option<Self> {
-        index.checked_sub(1).and_then(|i| Self::ALL.get(i).copied())
-    }
-
     /// The figures this filter is designed to (see the module docs for their sources).
     pub fn figures(self) -> Figures {
         use OsFilter::*;
@@ -295,6 +292,50 @@ fn shaped(taps: usize, f: Figures, fs: f64, rate: f64) -> Vec<f64> {
     h
 }
 
+/// The chip filter of every channel: in OS mode it oversamples the DAC-rate codes by `M`
+/// (zero-stuffing and the filter, one polyphase FIR); in NOS it passes them on.
+pub struct ChipFilter {
+    channels: Vec<PolyphaseInterpolator>,
+    m: usize,
+}
+
+impl ChipFilter {
+    /// `taps` (designed at `M·fd` by [`OsFilter::design`]; `None` in NOS). Allocates.
+    pub fn new(taps: Option<&[f64]>, clocks: &Clocks) -> Self {
+        let m = clocks.m;
+        Self {
+            channels: taps.map_or_else(Vec::new, |h| {
+                (0..clocks.channels.min(MAX_CHANNELS))
+                    .map(|_| PolyphaseInterpolator::new(h, m, clocks.dac_block))
+                    .collect()
+            }),
+            m,
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.channels
+            .iter_mut()
+            .for_each(PolyphaseInterpolator::reset);
+    }
+
+    /// Channel `ch`'s codes at the DAC rate into `out` at the converter rate; returns the
+    /// samples written (`M·input.len()`). Never allocates.
+    pub fn process(&mut self, ch: usize, input: &[f32], out: &mut [f32]) -> usize {
+        match self.channels.get_mut(ch) {
+            Some(os) => {
+                let n = input.len() * self.m;
+                os.process(input, &mut out[..n]);
+                n
+            }
+            None => {
+                out[..input.len()].copy_from_slice(input);
+                input.len()
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -343,7 +384,7 @@ mod tests {
         let mut failures = Vec::new();
         for filter in OsFilter::ALL {
             let f = filter.figures();
-            let r = measure(filter);
+            let r = measure(*filter);
             println!(
                 "{:36} taps {:5}  passband dev {:.4} dB  transition {:?}  stopband {:.1} dB  GD {:.2}/fs",
                 filter.label(),

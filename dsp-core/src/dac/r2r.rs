@@ -30,24 +30,40 @@
 
 use crate::filter::fir::Kernel;
 
-/// How codes drive the ladder(s).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Coding {
-    OffsetBinary,
-    SignMagnitude,
-    Complementary,
+crate::choice! {
+    /// How codes drive the ladder(s).
+    pub enum Coding {
+        OffsetBinary = "Offset binary",
+        SignMagnitude = "Sign-magnitude",
+        Complementary = "Complementary",
+    }
 }
 
-impl Coding {
-    /// Labels in parameter order (`r2r_coding`).
-    pub const LABELS: &'static [&'static str] =
-        &["Offset binary", "Sign-magnitude", "Complementary"];
+crate::choice! {
+    /// The resolutions a user's ladder offers (`r2r_bits`).
+    pub enum LadderBits {
+        B16 = "16 bit",
+        B20 = "20 bit",
+        B24 = "24 bit",
+    }
+}
 
-    pub fn from_index(index: usize) -> Self {
-        match index {
-            1 => Coding::SignMagnitude,
-            2 => Coding::Complementary,
-            _ => Coding::OffsetBinary,
+impl LadderBits {
+    /// Bits of resolution.
+    pub fn bits(self) -> u32 {
+        match self {
+            LadderBits::B16 => 16,
+            LadderBits::B20 => 20,
+            LadderBits::B24 => 24,
+        }
+    }
+
+    /// The entry for `bits` (a resolution not offered gives 24 bit).
+    pub fn from_bits(bits: u32) -> Self {
+        match bits {
+            16 => LadderBits::B16,
+            20 => LadderBits::B20,
+            _ => LadderBits::B24,
         }
     }
 }

@@ -50,6 +50,7 @@ use realfft::RealFftPlanner;
 
 use super::iir::sanitize_z_out;
 use super::{divider, Complex64, ImpedanceCurve};
+use crate::clocks::{Clocks, MAX_CHANNELS};
 
 /// Shortest FIR (a flat load needs no more).
 pub const MIN_TAPS: usize = 64;
@@ -239,6 +240,35 @@ fn normalise_at_1khz(mut taps: Vec<f64>, curve: &ImpedanceCurve, z_out: f64, fs:
         taps.iter_mut().for_each(|v| *v *= want / got);
     }
     taps
+}
+
+/// A measured curve's divider for every channel, at the host rate (nothing for an
+/// identity divider).
+pub struct LoadCurve {
+    channels: Vec<LoadFir>,
+}
+
+impl LoadCurve {
+    /// `design` (from [`LoadFir::new`] at the host rate; `None`: no divider) copied into
+    /// every channel.
+    pub fn new(design: Option<&LoadFir>, clocks: &Clocks) -> Self {
+        Self {
+            channels: design.map_or_else(Vec::new, |fir| {
+                vec![fir.clone(); clocks.channels.min(MAX_CHANNELS)]
+            }),
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.channels.iter_mut().for_each(LoadFir::reset);
+    }
+
+    /// Channel `ch` in place. Never allocates.
+    pub fn process(&mut self, ch: usize, block: &mut [f32]) {
+        if let Some(fir) = self.channels.get_mut(ch) {
+            fir.process(block);
+        }
+    }
 }
 
 #[cfg(test)]

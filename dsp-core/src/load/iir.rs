@@ -58,7 +58,8 @@
 use super::network::{poly_add, Network};
 use super::roots::{roots, split_conjugates};
 use super::{divider, Complex64};
-use crate::analog::lowpass::BiquadCoefs;
+use crate::clocks::{Clocks, MAX_CHANNELS};
+use crate::filter::biquad::{tdf2, BiquadCoefs, LaneCoefs};
 use std::f64::consts::TAU;
 use wide::f64x2;
 
@@ -532,34 +533,26 @@ impl LoadIir {
             other.process(right);
             return;
         }
-        let mut s0 = [f64x2::ZERO; MAX_SECTIONS];
-        let mut s1 = [f64x2::ZERO; MAX_SECTIONS];
-        for i in 0..n {
-            s0[i] = f64x2::new([self.state[i][0], other.state[i][0]]);
-            s1[i] = f64x2::new([self.state[i][1], other.state[i][1]]);
+        let mut state = [[f64x2::ZERO; 2]; MAX_SECTIONS];
+        for (i, s) in state.iter_mut().enumerate().take(n) {
+            *s = [0, 1].map(|j| f64x2::new([self.state[i][j], other.state[i][j]]));
         }
-        let coefs: [[f64x2; 5]; MAX_SECTIONS] = std::array::from_fn(|i| {
-            self.sections.get(i).map_or([f64x2::ZERO; 5], |c| {
-                [c.b0, c.b1, c.b2, c.a1, c.a2].map(f64x2::splat)
-            })
+        let coefs: [LaneCoefs<f64x2>; MAX_SECTIONS] = std::array::from_fn(|i| {
+            LaneCoefs::splat(self.sections.get(i).unwrap_or(&BiquadCoefs::default()))
         });
         let gain = f64x2::splat(self.gain);
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let mut v = f64x2::new([f64::from(*l), f64::from(*r)]);
-            for i in 0..n {
-                let [b0, b1, b2, a1, a2] = coefs[i];
-                let y = b0 * v + s0[i];
-                s0[i] = b1 * v - a1 * y + s1[i];
-                s1[i] = b2 * v - a2 * y;
-                v = y;
+            for (c, s) in coefs[..n].iter().zip(&mut state) {
+                v = tdf2(c, s, v);
             }
             let [yl, yr] = (v * gain).to_array();
             *l = yl as f32;
             *r = yr as f32;
         }
-        for i in 0..n {
-            let [a0, b0] = s0[i].to_array();
-            let [a1, b1] = s1[i].to_array();
+        for (i, s) in state.iter().enumerate().take(n) {
+            let [a0, b0] = s[0].to_array();
+            let [a1, b1] = s[1].to_array();
             self.state[i] = [a0, a1];
             other.state[i] = [b0, b1];
         }
@@ -579,10 +572,7 @@ impl LoadIir {
         for x in block.iter_mut() {
             let mut v = f64::from(*x);
             for (c, s) in self.sections.iter().zip(self.state.iter_mut()) {
-                let y = c.b0 * v + s[0];
-                s[0] = c.b1 * v - c.a1 * y + s[1];
-                s[1] = c.b2 * v - c.a2 * y;
-                v = y;
+                v = tdf2(&LaneCoefs::splat(c), s, v);
             }
             *x = (v * gain) as f32;
         }
@@ -650,6 +640,42 @@ impl LoadIir {
     /// 20 Hz to min(20 kHz, 0.45·fs). Computed once at construction.
     pub fn max_error_db(&self) -> f64 {
         self.max_error_db
+    }
+}
+
+/// The load network's divider for every channel, at the analog rate: one [`LoadIir`] per
+/// channel, two channels run in one pair of lanes (nothing for an identity divider).
+pub struct LoadNetwork {
+    channels: Vec<LoadIir>,
+}
+
+impl LoadNetwork {
+    /// `design` (from [`LoadIir::new`] at the analog rate of `clocks`; `None`: no divider)
+    /// copied into every channel.
+    pub fn new(design: Option<&LoadIir>, clocks: &Clocks) -> Self {
+        Self {
+            channels: design.map_or_else(Vec::new, |iir| {
+                vec![iir.clone(); clocks.channels.min(MAX_CHANNELS)]
+            }),
+        }
+    }
+
+    pub fn reset(&mut self) {
+        self.channels.iter_mut().for_each(LoadIir::reset);
+    }
+
+    /// Every channel of `analog` in place (the first `len` samples), both in one pass when
+    /// there are two. Never allocates.
+    pub fn process(&mut self, analog: &mut [Vec<f32>], len: usize) {
+        if analog.len() == 2 && self.channels.len() == 2 {
+            let (a, b) = self.channels.split_at_mut(1);
+            let (l, r) = analog.split_at_mut(1);
+            a[0].process_pair(&mut b[0], &mut l[0][..len], &mut r[0][..len]);
+            return;
+        }
+        for (iir, buf) in self.channels.iter_mut().zip(analog.iter_mut()) {
+            iir.process(&mut buf[..len]);
+        }
     }
 }
 

@@ -16,6 +16,11 @@
 //! - [`fir`]: [`LoadFir`], the divider of a measured curve as a minimum-phase FIR at the
 //!   host rate.
 //! - [`examples`]: three modelled loads (flat planar, HD600-like, multi-BA).
+//! - [`source`]: which load a chain drives ([`LoadSource`]), the load made concrete
+//!   ([`ResolvedLoad`]) and the handle to the user's imported curve ([`CustomLoad`]).
+//!
+//! In a chain the divider runs as [`LoadNetwork`] (a network's IIR, analog domain) or
+//! [`LoadCurve`] (a curve's FIR, host rate).
 //!
 //! Everything that designs (parsing, root finding, fitting, FFTs) allocates and runs off
 //! the audio thread; `process`/`reset` never allocate, lock or do I/O.
@@ -26,13 +31,15 @@ pub mod fir;
 pub mod iir;
 pub mod network;
 mod roots;
+pub mod source;
 
 pub use curve::{CurvePoint, ImpedanceCurve, LoadErrorKind, LoadFileError};
-pub use fir::LoadFir;
-pub use iir::LoadIir;
+pub use fir::{LoadCurve, LoadFir};
+pub use iir::{LoadIir, LoadNetwork};
 pub use network::{Network, NetworkError, Rational};
 /// Complex numbers (`f64`) for impedances and responses.
 pub use realfft::num_complex::Complex64;
+pub use source::{CustomCurve, CustomLoad, LoadConfig, LoadSource, ResolvedLoad};
 
 /// The source/load voltage divider `H = Z_L/(Z_L + Z_out)`: the fraction of the source's
 /// open-circuit voltage that appears across a load of complex impedance `z_load` (ohms)

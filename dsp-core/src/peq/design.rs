@@ -31,7 +31,7 @@ use std::f64::consts::{FRAC_1_SQRT_2, LN_2, TAU};
 use realfft::num_complex::Complex64;
 
 use super::{Band, FilterType, PeqDesign};
-use crate::analog::lowpass::BiquadCoefs;
+use crate::filter::biquad::BiquadCoefs;
 
 /// EqualizerAPO's shelf slope S for `LS`/`HS`/`LSC`/`HSC` given without slope or Q
 /// (`BiQuadFilterFactory.cpp`: "found out by experimentation with RoomEQWizard").
@@ -883,7 +883,7 @@ mod tests {
                 for f0 in log_frequencies(10.0, 0.49 * fs, 2.0) {
                     for q in [0.1, 0.3, 0.707, 2.0, 8.0, 40.0] {
                         for g in [-30.0, -6.0, 0.0, 0.5, 12.0, 30.0] {
-                            let band = Band::new(kind, f0, g, q);
+                            let band = Band::new(*kind, f0, g, q);
                             assert!(rbj(&band, fs).is_stable(), "rbj {band:?} @ {fs}");
                             let m = matched(&band, fs);
                             assert!(m.is_some(), "matched fallback {band:?} @ {fs}");

@@ -27,7 +27,7 @@ pub mod processor;
 pub use apo::{parse_apo, to_apo, to_settings, ApoError, ApoProfile};
 pub use processor::Peq;
 
-use crate::analog::lowpass::BiquadCoefs;
+use crate::filter::biquad::BiquadCoefs;
 use realfft::num_complex::Complex64;
 
 /// Number of bands.
@@ -49,62 +49,35 @@ pub const MAX_Q: f64 = 40.0;
 /// Largest band gain and preamp magnitude (dB).
 pub const MAX_GAIN_DB: f64 = 30.0;
 
-/// The filter shape of a band, with EqualizerAPO's meaning for each type.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FilterType {
-    /// Peaking (bell) filter, `PK`: gain at `freq_hz`, bandwidth set by Q.
-    Peak,
-    /// Low shelf with Q, `LSC`: `freq_hz` is the midpoint (half the gain in dB).
-    LowShelfQ,
-    /// High shelf with Q, `HSC`: `freq_hz` is the midpoint (half the gain in dB).
-    HighShelfQ,
-    /// Low shelf with EqualizerAPO's fixed slope, `LS` without a slope or Q: RBJ shelf
-    /// slope S = [`design::APO_SHELF_SLOPE`] (0.9), `freq_hz` the midpoint; Q is ignored.
-    LowShelf,
-    /// High shelf with EqualizerAPO's fixed slope, `HS`: as [`FilterType::LowShelf`].
-    HighShelf,
-    /// Second-order low-pass, `LP`: Q = 0.7071 is Butterworth; gain is ignored.
-    LowPass,
-    /// Second-order high-pass, `HP`: Q = 0.7071 is Butterworth; gain is ignored.
-    HighPass,
-    /// Band-pass with 0 dB peak gain at `freq_hz`, `BP`; gain is ignored.
-    BandPass,
-    /// Notch (zero gain at `freq_hz`), `NO`; gain is ignored.
-    Notch,
-    /// All-pass (phase only; −180° at `freq_hz`), `AP`; gain is ignored.
-    AllPass,
+crate::choice! {
+    /// The filter shape of a band, with EqualizerAPO's meaning for each type (labels as the
+    /// `peq{n}_type` parameter shows them).
+    pub enum FilterType {
+        /// Peaking (bell) filter, `PK`: gain at `freq_hz`, bandwidth set by Q.
+        Peak = "PK",
+        /// Low shelf with Q, `LSC`: `freq_hz` is the midpoint (half the gain in dB).
+        LowShelfQ = "LSC",
+        /// High shelf with Q, `HSC`: `freq_hz` is the midpoint (half the gain in dB).
+        HighShelfQ = "HSC",
+        /// Low shelf with EqualizerAPO's fixed slope, `LS` without a slope or Q: RBJ shelf
+        /// slope S = [`design::APO_SHELF_SLOPE`] (0.9), `freq_hz` the midpoint; Q is ignored.
+        LowShelf = "LS",
+        /// High shelf with EqualizerAPO's fixed slope, `HS`: as [`FilterType::LowShelf`].
+        HighShelf = "HS",
+        /// Second-order low-pass, `LP`: Q = 0.7071 is Butterworth; gain is ignored.
+        LowPass = "LP",
+        /// Second-order high-pass, `HP`: Q = 0.7071 is Butterworth; gain is ignored.
+        HighPass = "HP",
+        /// Band-pass with 0 dB peak gain at `freq_hz`, `BP`; gain is ignored.
+        BandPass = "BP",
+        /// Notch (zero gain at `freq_hz`), `NO`; gain is ignored.
+        Notch = "Notch",
+        /// All-pass (phase only; −180° at `freq_hz`), `AP`; gain is ignored.
+        AllPass = "All-pass",
+    }
 }
 
 impl FilterType {
-    /// Labels in parameter order.
-    pub const LABELS: &'static [&'static str] = &[
-        "PK", "LSC", "HSC", "LS", "HS", "LP", "HP", "BP", "Notch", "All-pass",
-    ];
-
-    /// Every type, in parameter order.
-    pub const ALL: [FilterType; 10] = [
-        FilterType::Peak,
-        FilterType::LowShelfQ,
-        FilterType::HighShelfQ,
-        FilterType::LowShelf,
-        FilterType::HighShelf,
-        FilterType::LowPass,
-        FilterType::HighPass,
-        FilterType::BandPass,
-        FilterType::Notch,
-        FilterType::AllPass,
-    ];
-
-    /// The type at `index` in [`Self::LABELS`]; [`FilterType::Peak`] when out of range.
-    pub fn from_index(index: usize) -> Self {
-        Self::ALL.get(index).copied().unwrap_or(FilterType::Peak)
-    }
-
-    /// Position in [`Self::LABELS`].
-    pub fn index(self) -> usize {
-        self as usize
-    }
-
     /// The EqualizerAPO type code written to files: "PK", "LSC", "HSC", "LS", "HS", "LP",
     /// "HP", "BP", "NO", "AP".
     pub fn apo_code(self) -> &'static str {
@@ -225,33 +198,16 @@ pub(crate) fn clamp_or(value: f64, lo: f64, hi: f64, nan: f64) -> f64 {
     }
 }
 
-/// How the bands' biquads are designed.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum PeqDesign {
-    /// EqualizerAPO's RBJ-cookbook biquads ([`design::rbj`]): matches AutoEQ profiles.
-    #[default]
-    ApoRbj,
-    /// Magnitude-matched to the analog prototype, no cramping near Nyquist
-    /// ([`design::analog_matched`]).
-    AnalogMatched,
-}
-
-impl PeqDesign {
-    /// Labels in parameter order.
-    pub const LABELS: &'static [&'static str] = &["APO (RBJ)", "Analog-matched"];
-
-    /// The design at `index` in [`Self::LABELS`]; [`PeqDesign::ApoRbj`] when out of range.
-    pub fn from_index(index: usize) -> Self {
-        if index == 1 {
-            PeqDesign::AnalogMatched
-        } else {
-            PeqDesign::ApoRbj
-        }
-    }
-
-    /// Position in [`Self::LABELS`].
-    pub fn index(self) -> usize {
-        self as usize
+crate::choice! {
+    /// How the bands' biquads are designed.
+    #[derive(Default)]
+    pub enum PeqDesign {
+        /// EqualizerAPO's RBJ-cookbook biquads ([`design::rbj`]): matches AutoEQ profiles.
+        #[default]
+        ApoRbj = "APO (RBJ)",
+        /// Magnitude-matched to the analog prototype, no cramping near Nyquist
+        /// ([`design::analog_matched`]).
+        AnalogMatched = "Analog-matched",
     }
 }
 
@@ -336,14 +292,22 @@ mod tests {
             assert_eq!(t.index(), i);
             assert_eq!(FilterType::from_index(i), *t);
         }
-        assert_eq!(FilterType::from_index(99), FilterType::Peak);
+        assert_eq!(
+            FilterType::from_index(99),
+            FilterType::AllPass,
+            "clamped to the last"
+        );
         let codes: Vec<&str> = FilterType::ALL.iter().map(|t| t.apo_code()).collect();
         assert_eq!(
             codes,
             ["PK", "LSC", "HSC", "LS", "HS", "LP", "HP", "BP", "NO", "AP"]
         );
         assert_eq!(PeqDesign::from_index(1), PeqDesign::AnalogMatched);
-        assert_eq!(PeqDesign::from_index(7), PeqDesign::ApoRbj);
+        assert_eq!(
+            PeqDesign::from_index(7),
+            PeqDesign::AnalogMatched,
+            "clamped to the last"
+        );
         assert_eq!(PeqDesign::LABELS.len(), 2);
     }
 

@@ -30,12 +30,10 @@
 //!
 //! `set`, `process` and `reset` never allocate, lock or do I/O.
 
-use std::ops::{Add, Mul, Sub};
-
 use wide::f64x2;
 
 use super::{design, Band, FilterType, PeqDesign, PeqSettings, BANDS};
-use crate::analog::lowpass::BiquadCoefs;
+use crate::filter::biquad::{tdf2, BiquadCoefs, LaneCoefs, Pair, TwoLanes};
 use crate::util::{db_to_gain, LinearRamp};
 
 /// Samples between coefficient updates while parameters glide.
@@ -312,96 +310,20 @@ impl BandState {
     }
 }
 
-/// Two `f64` lanes (L, R): `wide::f64x2` or the scalar reference [`Pair`].
-trait Lanes: Copy + Add<Output = Self> + Sub<Output = Self> + Mul<Output = Self> {
-    fn splat(v: f64) -> Self;
-    fn from_array(a: [f64; 2]) -> Self;
-    fn to_array(self) -> [f64; 2];
-}
-
-impl Lanes for f64x2 {
-    #[inline(always)]
-    fn splat(v: f64) -> Self {
-        f64x2::splat(v)
-    }
-    #[inline(always)]
-    fn from_array(a: [f64; 2]) -> Self {
-        f64x2::new(a)
-    }
-    #[inline(always)]
-    fn to_array(self) -> [f64; 2] {
-        f64x2::to_array(self)
-    }
-}
-
-/// Scalar reference: the same operations one lane at a time.
-#[derive(Debug, Clone, Copy)]
-struct Pair([f64; 2]);
-
-impl Add for Pair {
-    type Output = Self;
-    #[inline(always)]
-    fn add(self, rhs: Self) -> Self {
-        Pair([self.0[0] + rhs.0[0], self.0[1] + rhs.0[1]])
-    }
-}
-
-impl Sub for Pair {
-    type Output = Self;
-    #[inline(always)]
-    fn sub(self, rhs: Self) -> Self {
-        Pair([self.0[0] - rhs.0[0], self.0[1] - rhs.0[1]])
-    }
-}
-
-impl Mul for Pair {
-    type Output = Self;
-    #[inline(always)]
-    fn mul(self, rhs: Self) -> Self {
-        Pair([self.0[0] * rhs.0[0], self.0[1] * rhs.0[1]])
-    }
-}
-
-impl Lanes for Pair {
-    #[inline(always)]
-    fn splat(v: f64) -> Self {
-        Pair([v, v])
-    }
-    #[inline(always)]
-    fn from_array(a: [f64; 2]) -> Self {
-        Pair(a)
-    }
-    #[inline(always)]
-    fn to_array(self) -> [f64; 2] {
-        self.0
-    }
-}
-
 /// A band as the audio loop sees it for one sub-block.
 #[derive(Clone, Copy)]
 struct Lane<V> {
-    b0: V,
-    b1: V,
-    b2: V,
-    a1: V,
-    a2: V,
-    s1: V,
-    s2: V,
+    coefs: LaneCoefs<V>,
+    state: [V; 2],
     mix: LinearRamp,
     mixing: bool,
 }
 
-impl<V: Lanes> Lane<V> {
+impl<V: TwoLanes> Lane<V> {
     fn new(band: &BandState) -> Self {
-        let c = &band.coefs;
         Self {
-            b0: V::splat(c.b0),
-            b1: V::splat(c.b1),
-            b2: V::splat(c.b2),
-            a1: V::splat(c.a1),
-            a2: V::splat(c.a2),
-            s1: V::from_array(band.s1),
-            s2: V::from_array(band.s2),
+            coefs: LaneCoefs::splat(&band.coefs),
+            state: [V::from_array(band.s1), V::from_array(band.s2)],
             mix: band.mix,
             mixing: !(band.mix.is_settled() && band.mix.value() == 1.0),
         }
@@ -544,7 +466,7 @@ impl Peq {
         self.active = !preamp_idle || self.bands.iter().any(|b| b.active);
     }
 
-    fn process_with<V: Lanes>(&mut self, channels: &mut [&mut [f32]]) {
+    fn process_with<V: TwoLanes>(&mut self, channels: &mut [&mut [f32]]) {
         let n_ch = channels.len().min(2);
         let Some(len) = channels[..n_ch].iter().map(|c| c.len()).min() else {
             return;
@@ -589,7 +511,7 @@ impl Peq {
 
     /// One sub-block (no control tick inside).
     #[inline(always)]
-    fn run<V: Lanes>(&mut self, left: &mut [f32], mut right: Option<&mut [f32]>) {
+    fn run<V: TwoLanes>(&mut self, left: &mut [f32], mut right: Option<&mut [f32]>) {
         let mut lanes: [Lane<V>; BANDS] = std::array::from_fn(|i| Lane::new(&self.bands[i]));
         let mut index = [0usize; BANDS];
         let mut count = 0;
@@ -613,9 +535,7 @@ impl Peq {
                 x * V::splat(f64::from(preamp.next_value()))
             };
             for lane in lanes.iter_mut() {
-                let y = lane.b0 * x + lane.s1;
-                lane.s1 = lane.b1 * x - lane.a1 * y + lane.s2;
-                lane.s2 = lane.b2 * x - lane.a2 * y;
+                let y = tdf2(&lane.coefs, &mut lane.state, x);
                 x = if lane.mixing {
                     let m = V::splat(f64::from(lane.mix.next_value()));
                     x + m * (y - x)
@@ -632,8 +552,8 @@ impl Peq {
         self.preamp = preamp;
         for (lane, &i) in lanes.iter().zip(&index) {
             let band = &mut self.bands[i];
-            band.s1 = lane.s1.to_array();
-            band.s2 = lane.s2.to_array();
+            band.s1 = lane.state[0].to_array();
+            band.s2 = lane.state[1].to_array();
             band.mix = lane.mix;
         }
     }

@@ -47,6 +47,16 @@
 //! ]
 //! # [amp.bal] likewise; absent: the device has no balanced output (BAL repeats SE).
 //!
+//! [[published]]                # optional, any number: the figures the voicing is judged by
+//! figure = "thd_n"              # thd_n | fr_deviation | fr_at | noise | max_output
+//! text = "0.0173 % (1 kHz, -6 dBFS, 32 ohm)"   # the figure as published
+//! source = "seed 002"           # where: a seed file, [pub], [calc]
+//! value = 0.0173                # or `bound = …` for a published "< x"
+//! unit = "%"                    # thd_n: % | dB; fr_*: dB; noise: uV; max_output: Vrms | mW
+//! tolerance_db = 1.0            # how far the measurement may be, in dB
+//! estimate = false              # optional: the voicing's own figure (shown, not judged)
+//! condition = { output = "SE", load_ohms = 32.0, level_dbfs = -6.02 }   # see below
+//!
 //! [[reviewer_words]]            # optional, any number
 //! words = "a deliberate colouration that adds a warm hue"
 //! source = "seed 000 (FiiO K7 review)"
@@ -63,18 +73,25 @@
 //! physical cause in the model are listed with `reproduced = false`.
 //!
 //! Ranges (checked): frequencies in Hz, levels in dB, impedances in Ω; see [`parse_device`].
+//!
+//! A `[[published]]` row's `condition` (every key optional unless said): `output` ("SE" |
+//! "BAL", default SE), `gain` ("Low" | "Medium" | "High", default High), `rate_hz` (host
+//! rate, default 48 000), `load_ohms` (a resistor: default 32 Ω, 600 Ω for noise; required
+//! for max_output), `level_dbfs` (thd_n, default −6.0206: a peak of exactly 0.5),
+//! `freq_hz` (fr_at, required), `from_hz`/`to_hz` (fr_deviation, default 20…20 000).
+//! Measured at 100 % volume, OS mode, the device's own filter ([`crate::measure`]).
 
 use serde::Deserialize;
 use toml::Spanned;
 
 use super::{intern, Checker, PresetError};
-use crate::amp::spec::{AmpSpec, GainSpec, GainSteps, Limits, OutputSpec};
+use crate::amp::spec::{AmpSpec, GainSpec, GainStep, GainSteps, Limits, Output, OutputSpec};
 use crate::amp::volume::VolumeLaw;
-use crate::analog::decimator::DecimatorPhase;
+use crate::analog::lowpass::AnalogLowpass;
 use crate::analog::shaper::HarmonicProfile;
-use crate::dac::os_filter::OsFilter;
+use crate::analog::AnalogConfig;
 use crate::dac::r2r::{Coding, LadderConfig};
-use crate::dac::stage::{AnalogLowpass, ConverterKind, DacConfig, DacMode};
+use crate::dac::{ConverterKind, DacConfig, DacMode, OsFilter};
 
 /// The `dac.type` labels.
 pub const DAC_TYPES: &[&str] = &["ideal", "r2r", "delta_sigma"];
@@ -83,17 +100,22 @@ pub const GAIN_STEP_KINDS: &[&str] = &["Three", "LowHigh", "Fixed"];
 /// The `amp.volume.law` labels.
 pub const VOLUME_LAWS: &[&str] = &["stepped_db", "two_segment_db"];
 
-/// One device (source) as the engine uses it.
+/// One device (source) as its file describes it: the voicing a chain is built from, and
+/// the published figures it is judged by.
 #[derive(Debug, Clone, PartialEq)]
-pub struct DevicePreset {
+pub struct DeviceVoicing {
+    /// The file's stem (`fiio-k13-r2r`).
+    pub id: String,
     /// Display name (the parameter label of a factory preset).
     pub name: String,
     /// Index in the `device` parameter.
     pub slot: usize,
     /// The file it came from (for messages).
     pub file: String,
-    /// The DAC stage (its `amp` and `load` are `None`: the settings add them).
+    /// The DAC (the user's mode, filter, rate and ladder replace parts of it).
     pub dac: DacConfig,
+    /// The analog stage after the DAC.
+    pub analog: AnalogConfig,
     /// The amp: outputs, gain steps, volume law. Its `name` is this preset's; its
     /// `sources`, `estimates` and `notes` are the file's `amp.sources`, `amp.estimates` and
     /// `amp.notes` (about the amp's figures), or else this preset's (joined with "; ").
@@ -108,6 +130,8 @@ pub struct DevicePreset {
     /// The voicing rests (partly) on a reviewer's words; see [`ReviewerWords`].
     pub from_reviewer_words: bool,
     pub reviewer_words: Vec<ReviewerWords>,
+    /// The published figures the voicing is judged by ([`crate::measure::conformance`]).
+    pub published: Vec<Published>,
 }
 
 /// A reviewer's words and what the voicing made of them.
@@ -123,6 +147,71 @@ pub struct ReviewerWords {
     pub reproduced: bool,
 }
 
+crate::choice! {
+    /// What a published figure is, and so how it is measured ([`crate::measure`]).
+    pub enum Figure {
+        /// THD+N of a 1 kHz sine at `level_dbfs` into `load_ohms`.
+        ThdN = "thd_n",
+        /// Largest deviation re 1 kHz of the response from `from_hz` to `to_hz`.
+        FrDeviation = "fr_deviation",
+        /// The response at `freq_hz` re 1 kHz.
+        FrAt = "fr_at",
+        /// A-weighted noise floor across `load_ohms`, silence in.
+        Noise = "noise",
+        /// Largest 1 kHz output into `load_ohms` before THD+N reaches 1 %.
+        MaxOutput = "max_output",
+    }
+}
+
+crate::choice! {
+    /// The unit a published figure is written in.
+    pub enum Unit {
+        Percent = "%",
+        Db = "dB",
+        MicrovoltsA = "uV",
+        Vrms = "Vrms",
+        Milliwatts = "mW",
+    }
+}
+
+/// The conditions of a published figure (see the module docs for the defaults).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Condition {
+    pub output: Output,
+    pub gain: GainStep,
+    /// Host rate of the measurement (Hz).
+    pub rate_hz: f64,
+    /// The resistor the output drives (Ω).
+    pub load_ohms: f64,
+    /// Level of the test sine (dBFS, sine peak).
+    pub level_dbfs: f64,
+    /// The frequency of an `fr_at` figure (Hz).
+    pub freq_hz: f64,
+    /// The band of an `fr_deviation` figure (Hz).
+    pub from_hz: f64,
+    pub to_hz: f64,
+}
+
+/// One published figure of a device, as its file states it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Published {
+    pub figure: Figure,
+    /// The figure as published (`"0.0173 % (1 kHz, -6 dBFS, 32 ohm)"`).
+    pub text: String,
+    /// Where it is published.
+    pub source: String,
+    /// The figure in `unit`.
+    pub value: f64,
+    /// The figure is an upper bound ("< x"): the measurement passes at or below it.
+    pub bound: bool,
+    pub unit: Unit,
+    /// How far (dB) the measurement may be from the figure.
+    pub tolerance_db: f64,
+    /// The voicing's own figure, not a published one: shown, not judged.
+    pub estimate: bool,
+    pub condition: Condition,
+}
+
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct DeviceFile {
@@ -136,6 +225,8 @@ struct DeviceFile {
     from_reviewer_words: Option<Spanned<bool>>,
     #[serde(default)]
     reviewer_words: Vec<WordsFile>,
+    #[serde(default)]
+    published: Vec<PublishedFile>,
     dac: DacFile,
     analog: Option<AnalogFile>,
     amp: AmpFile,
@@ -148,6 +239,35 @@ struct WordsFile {
     source: Spanned<String>,
     mapped_to: Spanned<String>,
     reproduced: bool,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PublishedFile {
+    figure: Spanned<String>,
+    text: Spanned<String>,
+    source: Spanned<String>,
+    value: Option<Spanned<f64>>,
+    bound: Option<Spanned<f64>>,
+    unit: Spanned<String>,
+    tolerance_db: Spanned<f64>,
+    #[serde(default)]
+    estimate: bool,
+    #[serde(default)]
+    condition: Option<Spanned<ConditionFile>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+struct ConditionFile {
+    output: Option<Spanned<String>>,
+    gain: Option<Spanned<String>>,
+    rate_hz: Option<Spanned<f64>>,
+    load_ohms: Option<Spanned<f64>>,
+    level_dbfs: Option<Spanned<f64>>,
+    freq_hz: Option<Spanned<f64>>,
+    from_hz: Option<Spanned<f64>>,
+    to_hz: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -255,7 +375,7 @@ struct GainFile {
 /// `sag_ohms` 0…1000, `peak_current_a` 0.001…100 or `inf`, `full_scale_vrms` 0.001…100 and
 /// rising with the step, `noise_uv_a` 0…10 000; volume `min_db`/`floor_db` −150…−10,
 /// `step_db` 0…6, `knee_percent` 1…99, `knee_db` between `floor_db` and 0.
-pub fn parse_device(text: &str, file: &str) -> Result<DevicePreset, PresetError> {
+pub fn parse_device(text: &str, file: &str) -> Result<DeviceVoicing, PresetError> {
     let c = Checker::new(text, file);
     c.preflight("device")?;
     let raw: DeviceFile = c.de(text)?;
@@ -298,10 +418,19 @@ pub fn parse_device(text: &str, file: &str) -> Result<DevicePreset, PresetError>
         _ => false,
     };
 
-    let dac = dac_config(&c, &raw.dac, raw.analog.as_ref())?;
+    let (dac, analog) = dac_config(&c, &raw.dac, raw.analog.as_ref())?;
     let (amp, has_balanced) = amp_spec(&c, &raw.amp, &name, &sources, &estimates, &notes)?;
+    let published = raw
+        .published
+        .iter()
+        .map(|p| published(&c, p, has_balanced))
+        .collect::<Result<_, _>>()?;
 
-    Ok(DevicePreset {
+    Ok(DeviceVoicing {
+        analog,
+        id: std::path::Path::new(file)
+            .file_stem()
+            .map_or_else(|| name.clone(), |s| s.to_string_lossy().into_owned()),
         name,
         slot,
         file: file.to_owned(),
@@ -313,6 +442,7 @@ pub fn parse_device(text: &str, file: &str) -> Result<DevicePreset, PresetError>
         notes,
         from_reviewer_words,
         reviewer_words,
+        published,
     })
 }
 
@@ -320,10 +450,10 @@ fn dac_config(
     c: &Checker,
     raw: &DacFile,
     analog: Option<&AnalogFile>,
-) -> Result<DacConfig, PresetError> {
+) -> Result<(DacConfig, AnalogConfig), PresetError> {
     let kind = c.label(&raw.kind, "dac.type", DAC_TYPES)?;
-    let mode = DacMode::from_index(c.label(&raw.mode, "dac.mode", DacMode::LABELS)?);
-    let os_filter = OsFilter::ALL[c.label(&raw.os_filter, "dac.os_filter", OsFilter::LABELS)?];
+    let mode: DacMode = c.choice(&raw.mode, "dac.mode")?;
+    let os_filter: OsFilter = c.choice(&raw.os_filter, "dac.os_filter")?;
     let dac_rate_hz = c.opt_num(&raw.rate_hz, "dac.rate_hz", 8_000.0, 768_000.0)?;
 
     let type_span = raw.kind.span();
@@ -371,25 +501,26 @@ fn dac_config(
         None => HarmonicProfile::CLEAN,
     };
 
-    Ok(DacConfig {
-        mode,
-        os_filter,
-        dac_rate_hz,
-        converter,
-        analog_lowpass,
-        harmonics,
-        decimator: DecimatorPhase::Linear,
-        hold: raw.hold,
-        amp: None,
-        load: None,
-    })
+    Ok((
+        DacConfig {
+            mode,
+            os_filter,
+            dac_rate_hz,
+            converter,
+            hold: raw.hold,
+        },
+        AnalogConfig {
+            lowpass: analog_lowpass,
+            harmonics,
+        },
+    ))
 }
 
 fn ladder_config(c: &Checker, raw: &LadderFile) -> Result<LadderConfig, PresetError> {
     Ok(LadderConfig {
         bits: c.int(&raw.bits, "ladder.bits", 8, 24)? as u32,
         tolerance_pct: c.num(&raw.tolerance_pct, "ladder.tolerance_pct", 0.001, 1.0)?,
-        coding: Coding::from_index(c.label(&raw.coding, "ladder.coding", Coding::LABELS)?),
+        coding: c.choice::<Coding>(&raw.coding, "ladder.coding")?,
         seed: c.int(&raw.seed, "ladder.seed", 0, i64::MAX)? as u64,
         glitch_skew_s: c.num(&raw.glitch_skew_s, "ladder.glitch_skew_s", 0.0, 1e-6)?,
         dither: raw.dither,
@@ -598,5 +729,167 @@ fn output_spec(
         z_out_ohms,
         limits,
         gains,
+    })
+}
+
+/// Check one `[[published]]` row: the figure's unit and its conditions.
+fn published(
+    c: &Checker,
+    raw: &PublishedFile,
+    has_balanced: bool,
+) -> Result<Published, PresetError> {
+    let figure: Figure = c.choice(&raw.figure, "published.figure")?;
+    let unit: Unit = c.choice(&raw.unit, "published.unit")?;
+    let allowed: &[Unit] = match figure {
+        Figure::ThdN => &[Unit::Percent, Unit::Db],
+        Figure::FrDeviation | Figure::FrAt => &[Unit::Db],
+        Figure::Noise => &[Unit::MicrovoltsA],
+        Figure::MaxOutput => &[Unit::Vrms, Unit::Milliwatts],
+    };
+    if !allowed.contains(&unit) {
+        return Err(c.fail(
+            raw.unit.span(),
+            format!(
+                "`published.unit` = {:?} does not fit figure = {:?}; use one of {}",
+                unit.label(),
+                figure.label(),
+                allowed
+                    .iter()
+                    .map(|u| format!("{:?}", u.label()))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        ));
+    }
+    for (v, key) in [(&raw.text, "text"), (&raw.source, "source")] {
+        if v.get_ref().trim().is_empty() {
+            return Err(c.fail(v.span(), format!("`published.{key}` is empty")));
+        }
+    }
+    let (value, bound) = match (&raw.value, &raw.bound) {
+        (Some(v), None) => (v, false),
+        (None, Some(b)) => (b, true),
+        (Some(_), Some(b)) => {
+            return Err(c.fail(b.span(), "give `value` or `bound`, not both"));
+        }
+        (None, None) => {
+            return Err(c.fail(
+                raw.figure.span(),
+                "a published row needs `value` or `bound`",
+            ));
+        }
+    };
+    let value = match unit {
+        Unit::Db => c.num(value, "published.value", -200.0, 200.0)?,
+        _ => c.num(value, "published.value", 1e-9, 1e9)?,
+    };
+    let tolerance_db = c.num(&raw.tolerance_db, "published.tolerance_db", 0.0, 20.0)?;
+
+    let empty = ConditionFile::default();
+    let cond = raw.condition.as_ref().map_or(&empty, |s| s.get_ref());
+    let cond_span = raw
+        .condition
+        .as_ref()
+        .map_or_else(|| raw.figure.span(), |s| s.span());
+    // Which keys each figure reads; any other is refused.
+    let reads: &[&str] = match figure {
+        Figure::ThdN => &["output", "gain", "rate_hz", "load_ohms", "level_dbfs"],
+        Figure::FrDeviation => &["output", "rate_hz", "load_ohms", "from_hz", "to_hz"],
+        Figure::FrAt => &["output", "rate_hz", "load_ohms", "freq_hz"],
+        Figure::Noise => &["output", "gain", "rate_hz", "load_ohms"],
+        Figure::MaxOutput => &["output", "gain", "rate_hz", "load_ohms"],
+    };
+    let present: [(&str, Option<std::ops::Range<usize>>); 8] = [
+        ("output", cond.output.as_ref().map(Spanned::span)),
+        ("gain", cond.gain.as_ref().map(Spanned::span)),
+        ("rate_hz", cond.rate_hz.as_ref().map(Spanned::span)),
+        ("load_ohms", cond.load_ohms.as_ref().map(Spanned::span)),
+        ("level_dbfs", cond.level_dbfs.as_ref().map(Spanned::span)),
+        ("freq_hz", cond.freq_hz.as_ref().map(Spanned::span)),
+        ("from_hz", cond.from_hz.as_ref().map(Spanned::span)),
+        ("to_hz", cond.to_hz.as_ref().map(Spanned::span)),
+    ];
+    for (key, span) in present {
+        if let (Some(span), false) = (span, reads.contains(&key)) {
+            return Err(c.fail(
+                span,
+                format!(
+                    "`condition.{key}` does not apply to figure = {:?}",
+                    figure.label()
+                ),
+            ));
+        }
+    }
+    let output = match &cond.output {
+        Some(o) => c.choice::<Output>(o, "condition.output")?,
+        None => Output::Se,
+    };
+    if output == Output::Bal && !has_balanced {
+        let span = cond
+            .output
+            .as_ref()
+            .map_or(cond_span.clone(), Spanned::span);
+        return Err(c.fail(
+            span,
+            "condition.output = \"BAL\" but the device has no [amp.bal]",
+        ));
+    }
+    let opt = |v: &Option<Spanned<f64>>, key: &str, lo: f64, hi: f64| {
+        c.opt_num(v, &format!("condition.{key}"), lo, hi)
+    };
+    let load_ohms = match (opt(&cond.load_ohms, "load_ohms", 0.1, 100_000.0)?, figure) {
+        (Some(r), _) => r,
+        (None, Figure::MaxOutput) => {
+            return Err(c.fail(cond_span, "a max_output figure needs `condition.load_ohms`"));
+        }
+        (None, Figure::Noise) => 600.0,
+        (None, _) => 32.0,
+    };
+    let freq_hz = match (opt(&cond.freq_hz, "freq_hz", 1.0, 400_000.0)?, figure) {
+        (Some(f), _) => f,
+        (None, Figure::FrAt) => {
+            return Err(c.fail(cond_span, "an fr_at figure needs `condition.freq_hz`"));
+        }
+        (None, _) => 1000.0,
+    };
+    let rate_hz = opt(&cond.rate_hz, "rate_hz", 8_000.0, 768_000.0)?.unwrap_or(48_000.0);
+    let from_hz = opt(&cond.from_hz, "from_hz", 1.0, 400_000.0)?.unwrap_or(20.0);
+    let to_hz = opt(&cond.to_hz, "to_hz", 1.0, 400_000.0)?.unwrap_or(20_000.0);
+    if from_hz >= to_hz {
+        let span = cond.to_hz.as_ref().map_or(cond_span.clone(), Spanned::span);
+        return Err(c.fail(span, "`condition.from_hz` must be below `to_hz`"));
+    }
+    let nyquist = 0.5 * rate_hz;
+    if (figure == Figure::FrAt && freq_hz >= nyquist)
+        || (figure == Figure::FrDeviation && to_hz >= nyquist)
+    {
+        return Err(c.fail(
+            cond_span,
+            format!("the frequency is above half of rate_hz ({nyquist} Hz)"),
+        ));
+    }
+    Ok(Published {
+        figure,
+        text: raw.text.get_ref().trim().to_owned(),
+        source: raw.source.get_ref().trim().to_owned(),
+        value,
+        bound,
+        unit,
+        tolerance_db,
+        estimate: raw.estimate,
+        condition: Condition {
+            output,
+            gain: match &cond.gain {
+                Some(g) => c.choice::<GainStep>(g, "condition.gain")?,
+                None => GainStep::High,
+            },
+            rate_hz,
+            load_ohms,
+            level_dbfs: opt(&cond.level_dbfs, "level_dbfs", -150.0, 12.0)?
+                .unwrap_or(-6.020_599_913_279_624),
+            freq_hz,
+            from_hz,
+            to_hz,
+        },
     })
 }

@@ -8,20 +8,26 @@
 //! `slot`: its index in the host-visible `device` / `headphone` parameter. Hosts store the
 //! index, so slots are frozen: a new factory file takes the next free slot. `build.rs` reads
 //! only `name` and `slot` of every factory file, checks the slots are unique and contiguous
-//! (headphone slots [`HEADPHONE_RESISTIVE`](crate::params::HEADPHONE_RESISTIVE) and
-//! [`HEADPHONE_CUSTOM`](crate::params::HEADPHONE_CUSTOM) are reserved for "Resistive" and
-//! "Custom (imported)") and generates the parameter labels and the embedded file list
-//! (`$OUT_DIR/presets_index.rs`). Adding a factory device or headphone is one file; no Rust
-//! changes.
+//! (headphone slots [`HeadphoneSlot::RESISTIVE`] and [`HeadphoneSlot::CUSTOM`] are reserved
+//! for "Resistive" and "Custom (imported)") and generates the parameter labels, the ids (the
+//! files' stems) and the embedded file list (`$OUT_DIR/presets_index.rs`). Adding a factory
+//! device or headphone is one file; no Rust changes: a device's published figures are in
+//! its file too (`[[published]]`, [`device::Published`]), and the conformance table judges
+//! every row it finds.
 //!
 //! Parsing is strict (validate at the edge, STYLE.md §4): serde with `deny_unknown_fields`,
 //! then every value range-checked and every label checked against the labels the engine
-//! knows ([`OsFilter::LABELS`], [`Coding::LABELS`], [`DacMode::LABELS`], the volume laws,
-//! the gain-step kinds, the PEQ band types). Every error is a [`PresetError`], shown as
+//! knows (every enumeration's [`Choice::LABELS`], the volume laws, the gain-step kinds, the
+//! PEQ band types). Every error is a [`PresetError`], shown as
 //! `"{file}:{line}: {reason}"`.
 //!
 //! The device schema is in [`device`](mod@device) (its docs have an example); headphones
-//! are parsed by [`crate::headphones::parse`], their optional PEQ by [`peq`](mod@peq).
+//! are parsed by [`headphone::parse`], their optional PEQ by [`peq`](mod@peq).
+//!
+//! # The catalogue
+//! A [`Catalogue`] holds the devices and headphones a process uses. The engine is handed
+//! one when it is built and gives it to its rebuild worker: nothing on the audio thread
+//! reads a preset list.
 //!
 //! # User presets
 //! [`user_config_dir`] is `$SOURCERY_CONFIG_DIR`, else `$XDG_CONFIG_HOME/sourcery`, else
@@ -33,21 +39,20 @@
 //! - a user file with a new `name` is an **extra** preset; its `slot` must not be a factory
 //!   slot (nor a reserved headphone slot) nor another user file's. Extras are not in the
 //!   host's parameter lists (those are fixed at build time); the CLI and the editor list
-//!   them from [`devices`] / [`crate::headphones::catalogue`], and a `DacStage` can be built
-//!   from any [`DevicePreset`]. Copying an extra into `presets/` makes it a factory preset
+//!   them from [`Catalogue::devices`] / [`Catalogue::headphones`], and a chain can be built
+//!   from any [`DeviceVoicing`]. Copying an extra into `presets/` makes it a factory preset
 //!   with no other change.
 //!
 //! User files take effect through [`install_user_presets`] (or [`install_from_config_dir`]),
-//! which the plugin calls once, before the first engine is built: the active lists
-//! ([`devices`], [`device()`], [`amp()`], [`crate::headphones::catalogue`],
-//! [`crate::headphones::by_index`]) are then fixed for the process's lifetime and read
-//! without locks. Without that call they are the factory lists (as in every test).
+//! which the plugin calls once, before the first engine is built: [`Catalogue::active`] is
+//! then fixed for the process's lifetime. Without that call it is [`Catalogue::factory`]
+//! (as in every test); [`Catalogue::with_user`] builds one from any user files without
+//! touching the process's.
 //!
-//! [`OsFilter::LABELS`]: crate::dac::os_filter::OsFilter::LABELS
-//! [`Coding::LABELS`]: crate::dac::r2r::Coding::LABELS
-//! [`DacMode::LABELS`]: crate::dac::stage::DacMode::LABELS
+//! [`Choice::LABELS`]: crate::choice::Choice::LABELS
 
 pub mod device;
+pub mod headphone;
 pub mod peq;
 
 #[cfg(test)]
@@ -56,20 +61,19 @@ mod tests;
 use std::collections::HashSet;
 use std::ops::Range;
 use std::path::{Path, PathBuf};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use toml::Spanned;
 
-use crate::amp::AmpSpec;
-use crate::dac::stage::DacConfig;
-use crate::headphones::Headphone;
+use crate::choice::Choice;
 
-pub use device::{parse_device, DevicePreset, ReviewerWords};
+pub use device::{parse_device, DeviceVoicing, Published, ReviewerWords};
+pub use headphone::Headphone;
 pub use peq::{PresetBand, PresetPeq, MAX_PEQ_BANDS, PEQ_BAND_TYPES};
 
-/// What `build.rs` generated from `presets/`: the parameter labels in slot order and the
-/// embedded factory files.
-pub(crate) mod index {
+/// What `build.rs` generated from `presets/`: the parameter labels and ids in slot order and
+/// the embedded factory files.
+pub mod index {
     include!(concat!(env!("OUT_DIR"), "/presets_index.rs"));
 }
 
@@ -215,6 +219,11 @@ impl<'a> Checker<'a> {
             })
     }
 
+    /// The value of an enumeration whose label is `v` (exact match).
+    pub fn choice<T: Choice>(&self, v: &Spanned<String>, key: &str) -> Result<T, PresetError> {
+        self.label(v, key, T::LABELS).map(T::from_index)
+    }
+
     /// A display name: not empty, at most 64 characters, one line.
     pub fn name(&self, v: &Spanned<String>) -> Result<String, PresetError> {
         let name = v.get_ref().trim();
@@ -300,79 +309,153 @@ pub fn read_preset_file(path: &Path) -> Result<String, PresetError> {
     })
 }
 
-/// The factory devices, parsed on first use, in slot order (`factory_devices()[slot]`).
-/// Allocates once: call it off the audio thread ([`crate::Engine::new`] does, through the
-/// settings). A broken factory file is a build defect the tests catch, so it panics here.
-pub fn factory_devices() -> &'static [DevicePreset] {
-    static DEVICES: OnceLock<Vec<DevicePreset>> = OnceLock::new();
-    DEVICES.get_or_init(|| {
-        index::FACTORY_DEVICES
+/// A device of the catalogue, by its frozen slot (the `device` parameter's index).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct DeviceSlot(pub usize);
+
+impl DeviceSlot {
+    /// The transparent reference, found by its id (`presets/devices/ideal.toml`).
+    pub const IDEAL: DeviceSlot = DeviceSlot(slot_of(index::DEVICE_IDS, "ideal"));
+
+    /// The factory device whose file is `presets/devices/{id}.toml`.
+    pub fn by_id(id: &str) -> Option<DeviceSlot> {
+        index::DEVICE_IDS
             .iter()
-            .map(|(file, text)| parse_device(text, file).unwrap_or_else(|e| panic!("{e}")))
-            .collect()
-    })
-}
+            .position(|i| *i == id)
+            .map(DeviceSlot)
+    }
 
-/// The factory headphones, parsed on first use, in slot order (the reserved slots have no
-/// file). Panics on a broken factory file, as [`factory_devices`].
-pub fn factory_headphones() -> &'static [Headphone] {
-    static HEADPHONES: OnceLock<Vec<Headphone>> = OnceLock::new();
-    HEADPHONES.get_or_init(|| {
-        index::FACTORY_HEADPHONES
-            .iter()
-            .map(|(file, text)| {
-                crate::headphones::parse(text, file).unwrap_or_else(|e| panic!("{e}"))
-            })
-            .collect()
-    })
-}
-
-/// The presets in use: the factory ones, with the user's installed by
-/// [`install_user_presets`].
-struct Active {
-    devices: Vec<DevicePreset>,
-    headphones: Vec<Headphone>,
-}
-
-static ACTIVE: OnceLock<Active> = OnceLock::new();
-
-fn active() -> &'static Active {
-    ACTIVE.get_or_init(|| Active {
-        devices: factory_devices().to_vec(),
-        headphones: factory_headphones().to_vec(),
-    })
-}
-
-/// The devices in use, in slot order: the factory devices (with user overrides, if
-/// installed), then user extras.
-pub fn devices() -> &'static [DevicePreset] {
-    &active().devices
-}
-
-/// The headphones in use, in slot order (see [`devices`]).
-pub(crate) fn headphones() -> &'static [Headphone] {
-    &active().headphones
-}
-
-/// The device in `slot` of the active list, if any.
-pub fn device_preset(slot: usize) -> Option<&'static DevicePreset> {
-    let devices = devices();
-    match devices.get(slot) {
-        Some(d) if d.slot == slot => Some(d),
-        _ => devices.iter().find(|d| d.slot == slot),
+    /// The factory device's id, if the slot has one.
+    pub fn id(self) -> Option<&'static str> {
+        index::DEVICE_IDS.get(self.0).copied()
     }
 }
 
-/// The DAC configuration of device `slot` (amp and load `None`); the transparent
-/// [`DacConfig::IDEAL`] for an unknown slot. After the first call (which parses the
-/// factory files) it never allocates.
-pub fn device(slot: usize) -> DacConfig {
-    device_preset(slot).map_or(DacConfig::IDEAL, |d| d.dac)
+/// A headphone entry, by its frozen slot (the `headphone` parameter's index): a catalogue
+/// headphone, or one of the two reserved entries.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct HeadphoneSlot(pub usize);
+
+impl HeadphoneSlot {
+    /// "Resistive": a flat load of `load_ohms`.
+    pub const RESISTIVE: HeadphoneSlot = HeadphoneSlot(index::HEADPHONE_RESISTIVE);
+    /// "Custom (imported)": the curve the user imports.
+    pub const CUSTOM: HeadphoneSlot = HeadphoneSlot(index::HEADPHONE_CUSTOM);
+
+    /// The factory headphone whose file is `presets/headphones/{id}.toml` (or the reserved
+    /// `resistive` / `custom`).
+    pub fn by_id(id: &str) -> Option<HeadphoneSlot> {
+        index::HEADPHONE_IDS
+            .iter()
+            .position(|i| *i == id)
+            .map(HeadphoneSlot)
+    }
+
+    /// One of the two reserved entries, which have no file.
+    pub fn is_reserved(self) -> bool {
+        self == Self::RESISTIVE || self == Self::CUSTOM
+    }
 }
 
-/// The amp of device `slot`; [`AmpSpec::ideal`] for an unknown slot.
-pub fn amp(slot: usize) -> AmpSpec {
-    device_preset(slot).map_or_else(AmpSpec::ideal, |d| d.amp)
+/// Position of `id` in `ids`, at compile time (a missing id fails the build).
+const fn slot_of(ids: &[&str], id: &str) -> usize {
+    let mut i = 0;
+    while i < ids.len() {
+        let (a, b) = (ids[i].as_bytes(), id.as_bytes());
+        if a.len() == b.len() {
+            let mut j = 0;
+            while j < a.len() && a[j] == b[j] {
+                j += 1;
+            }
+            if j == a.len() {
+                return i;
+            }
+        }
+        i += 1;
+    }
+    panic!("no preset with that id");
+}
+
+/// The devices and headphones a process (or a test) uses, in slot order. Cheap to clone
+/// (shared); built off the audio thread and handed to the engine, whose rebuild worker
+/// resolves devices and headphones through it.
+#[derive(Debug, Clone)]
+pub struct Catalogue(Arc<Lists>);
+
+#[derive(Debug)]
+struct Lists {
+    devices: Vec<DeviceVoicing>,
+    headphones: Vec<Headphone>,
+}
+
+static FACTORY: OnceLock<Catalogue> = OnceLock::new();
+static ACTIVE: OnceLock<Catalogue> = OnceLock::new();
+
+impl Catalogue {
+    /// The factory presets (embedded at build time), parsed once per process. A broken
+    /// factory file is a build defect the tests catch, so it panics here.
+    pub fn factory() -> &'static Catalogue {
+        FACTORY.get_or_init(|| {
+            let devices = index::FACTORY_DEVICES
+                .iter()
+                .map(|(file, text)| parse_device(text, file).unwrap_or_else(|e| panic!("{e}")))
+                .collect();
+            let headphones = index::FACTORY_HEADPHONES
+                .iter()
+                .map(|(file, text)| headphone::parse(text, file).unwrap_or_else(|e| panic!("{e}")))
+                .collect();
+            Catalogue(Arc::new(Lists {
+                devices,
+                headphones,
+            }))
+        })
+    }
+
+    /// The catalogue in use: the factory presets, with the user's if
+    /// [`install_user_presets`] installed any. Fixed once first read.
+    pub fn active() -> &'static Catalogue {
+        ACTIVE.get_or_init(|| Self::factory().clone())
+    }
+
+    /// The factory presets with `devices` and `headphones` (from [`load_user_presets`])
+    /// merged in: a user preset replaces the factory one of its slot, extras join in slot
+    /// order.
+    pub fn with_user(devices: Vec<DeviceVoicing>, headphones: Vec<Headphone>) -> Catalogue {
+        let factory = Self::factory();
+        Catalogue(Arc::new(Lists {
+            devices: merge(factory.devices(), devices, |d| d.slot),
+            headphones: merge(factory.headphones(), headphones, |h| h.slot),
+        }))
+    }
+
+    /// The devices, in slot order.
+    pub fn devices(&self) -> &[DeviceVoicing] {
+        &self.0.devices
+    }
+
+    /// The headphones with a file, in slot order (the reserved slots have none).
+    pub fn headphones(&self) -> &[Headphone] {
+        &self.0.headphones
+    }
+
+    /// The device in `slot`, if any.
+    pub fn device(&self, slot: DeviceSlot) -> Option<&DeviceVoicing> {
+        let devices = self.devices();
+        match devices.get(slot.0) {
+            Some(d) if d.slot == slot.0 => Some(d),
+            _ => devices.iter().find(|d| d.slot == slot.0),
+        }
+    }
+
+    /// The headphone in `slot` (`None` for the reserved entries and unknown slots).
+    pub fn headphone(&self, slot: HeadphoneSlot) -> Option<&Headphone> {
+        self.headphones().iter().find(|h| h.slot == slot.0)
+    }
+
+    /// The device whose id (file stem) is `id`.
+    pub fn device_by_id(&self, id: &str) -> Option<&DeviceVoicing> {
+        self.devices().iter().find(|d| d.id == id)
+    }
 }
 
 /// Returned by [`install_user_presets`] when the active lists are already in use.
@@ -380,22 +463,19 @@ pub fn amp(slot: usize) -> AmpSpec {
 #[error("presets are already in use; user presets must be installed before the first engine")]
 pub struct AlreadyInUse;
 
-/// Make user presets (from [`load_user_presets`]) active: overrides replace the factory
-/// preset of their slot, extras join in slot order. Call once, before anything reads the
-/// presets (before the first [`crate::Engine`]); later calls return [`AlreadyInUse`] and
-/// change nothing.
+/// Make user presets (from [`load_user_presets`]) active ([`Catalogue::with_user`]). Call
+/// once, before anything reads [`Catalogue::active`] (before the first [`crate::Engine`]);
+/// later calls return [`AlreadyInUse`] and change nothing.
 pub fn install_user_presets(
-    devices: Vec<DevicePreset>,
+    devices: Vec<DeviceVoicing>,
     headphones: Vec<Headphone>,
 ) -> Result<(), AlreadyInUse> {
     if ACTIVE.get().is_some() {
         return Err(AlreadyInUse);
     }
-    let merged = Active {
-        devices: merge(factory_devices(), devices, |d| d.slot),
-        headphones: merge(factory_headphones(), headphones, |h| h.slot),
-    };
-    ACTIVE.set(merged).map_err(|_| AlreadyInUse)
+    ACTIVE
+        .set(Catalogue::with_user(devices, headphones))
+        .map_err(|_| AlreadyInUse)
 }
 
 /// [`load_user_presets`] from [`user_config_dir`], then [`install_user_presets`]. Returns
@@ -517,10 +597,11 @@ fn slot_span(text: &str) -> Range<usize> {
 /// and slot checked against the factory presets and the other user files (see the module
 /// docs); a bad file is reported in the third list and skipped. Allocates and reads files:
 /// not for the audio thread.
-pub fn load_user_presets(dir: &Path) -> (Vec<DevicePreset>, Vec<Headphone>, Vec<PresetError>) {
+pub fn load_user_presets(dir: &Path) -> (Vec<DeviceVoicing>, Vec<Headphone>, Vec<PresetError>) {
     let mut errors = Vec::new();
 
-    let factory: Vec<(&str, usize)> = factory_devices()
+    let factory: Vec<(&str, usize)> = Catalogue::factory()
+        .devices()
         .iter()
         .map(|d| (d.name.as_str(), d.slot))
         .collect();
@@ -547,20 +628,18 @@ pub fn load_user_presets(dir: &Path) -> (Vec<DevicePreset>, Vec<Headphone>, Vec<
         }
     }
 
-    let factory: Vec<(&str, usize)> = factory_headphones()
+    let factory: Vec<(&str, usize)> = Catalogue::factory()
+        .headphones()
         .iter()
         .map(|h| (h.name.as_str(), h.slot))
         .collect();
-    let reserved = [
-        crate::params::HEADPHONE_RESISTIVE,
-        crate::params::HEADPHONE_CUSTOM,
-    ];
+    let reserved = [HeadphoneSlot::RESISTIVE.0, HeadphoneSlot::CUSTOM.0];
     let mut taken = Vec::new();
     let mut headphones = Vec::new();
     for path in toml_files(&dir.join("headphones")) {
         let result = read_preset_file(&path).and_then(|text| {
             let file = path.display().to_string();
-            let preset = crate::headphones::parse(&text, &file)?;
+            let preset = headphone::parse(&text, &file)?;
             let checker = Checker::new(&text, &file);
             check_user_slot(
                 &checker,

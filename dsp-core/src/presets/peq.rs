@@ -21,11 +21,11 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use super::{Checker, PresetError};
+use crate::choice::Choice;
+use crate::peq::FilterType;
 
-/// Band types, in the order of the `peq{n}_type` parameter ([`crate::params`]).
-pub const PEQ_BAND_TYPES: &[&str] = &[
-    "PK", "LSC", "HSC", "LS", "HS", "LP", "HP", "BP", "Notch", "All-pass",
-];
+/// Band types: the labels of [`FilterType`], in the order of the `peq{n}_type` parameter.
+pub const PEQ_BAND_TYPES: &[&str] = <FilterType as Choice>::LABELS;
 
 /// Most bands a preset may carry.
 pub const MAX_PEQ_BANDS: usize = 10;

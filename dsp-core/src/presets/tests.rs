@@ -6,19 +6,36 @@ use std::path::{Path, PathBuf};
 use super::*;
 use crate::amp::AmpSpec;
 use crate::analysis::{thd_n, AUDIO_BAND_HZ};
-use crate::dac::stage::{ConverterKind, DacConfig, DacStage, StageLayout};
-use crate::params::{DEVICE_LABELS, HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
+use crate::chain::{Chain, ChainConfig};
+use crate::clocks::ChainLayout;
+use crate::dac::{ConverterKind, DacMode};
+use crate::params::{DEVICE_LABELS, HEADPHONE_LABELS};
+
+fn factory_devices() -> &'static [DeviceVoicing] {
+    Catalogue::factory().devices()
+}
+
+fn factory_headphones() -> &'static [Headphone] {
+    Catalogue::factory().headphones()
+}
+
+/// A device's DAC and analog stage alone at 44.1 kHz.
+fn dac_chain(config: &DeviceVoicing, max_block: usize) -> Chain {
+    Chain::new(
+        &ChainConfig::dac_only(config.dac, config.analog),
+        ChainLayout {
+            host_rate: 44_100.0,
+            max_block,
+            channels: 1,
+        },
+    )
+}
 
 /// THD+N (%, dB) at 1 kHz, −6 dBFS, 44.1 kHz, and idle noise (dBFS re a full-scale sine)
-/// of a DAC stage.
-fn thd_n_and_idle(config: &DacConfig) -> (f64, f64, f64) {
+/// of a device's DAC and analog stage.
+fn thd_n_and_idle(config: &DeviceVoicing) -> (f64, f64, f64) {
     let rate = 44_100.0;
-    let layout = StageLayout {
-        host_rate: rate,
-        max_block: 1024,
-        channels: 1,
-    };
-    let mut s = DacStage::new(config, layout);
+    let mut s = dac_chain(config, 1024);
     let mut x: Vec<f32> = (0..(rate * 1.2) as usize)
         .map(|i| (0.5 * (std::f64::consts::TAU * 1000.0 * i as f64 / rate).sin()) as f32)
         .collect();
@@ -32,8 +49,9 @@ fn thd_n_and_idle(config: &DacConfig) -> (f64, f64, f64) {
     (m.thd_n_percent, m.thd_n_db, idle_dbfs)
 }
 
-fn with_seed(mut config: DacConfig, seed: u64) -> DacConfig {
-    if let ConverterKind::R2r(ladder) = &mut config.converter {
+fn with_seed(config: &DeviceVoicing, seed: u64) -> DeviceVoicing {
+    let mut config = config.clone();
+    if let ConverterKind::R2r(ladder) = &mut config.dac.converter {
         ladder.seed = seed;
     }
     config
@@ -41,8 +59,8 @@ fn with_seed(mut config: DacConfig, seed: u64) -> DacConfig {
 
 /// Major-carry step of a ladder unit at digital zero, in LSB (1 = ideal): dither off, the
 /// output step from code −1 LSB to 0.
-fn major_carry_step_lsb(config: &DacConfig) -> f64 {
-    let ConverterKind::R2r(mut ladder) = config.converter else {
+fn major_carry_step_lsb(config: &DeviceVoicing) -> f64 {
+    let ConverterKind::R2r(mut ladder) = config.dac.converter else {
         return 1.0;
     };
     ladder.dither = false;
@@ -94,7 +112,7 @@ fn k11_seed_search() {
 
 #[test]
 fn k11_meets_its_published_figures() {
-    let (pct, db, idle) = thd_n_and_idle(&crate::voicing::k11_r2r());
+    let (pct, db, idle) = thd_n_and_idle(crate::voicing::k11_r2r());
     println!("K11 R2R 1 kHz −6 dBFS: THD+N {pct:.4} % ({db:.2} dB), idle {idle:.1} dBFS");
     // Published: THD+N (line out) < 0.02 %, SNR ≥ 115 dB; the seed was chosen with 1 dB
     // to spare on both.
@@ -102,25 +120,14 @@ fn k11_meets_its_published_figures() {
     assert!(idle <= K11_IDLE_DBFS, "idle {idle:.1} dBFS");
     // Not the K13's unit.
     assert!(matches!(
-        crate::voicing::k11_r2r().converter,
+        crate::voicing::k11_r2r().dac.converter,
         ConverterKind::R2r(l) if l.seed != K13_SEED
     ));
 }
 
-fn stage_44k(config: &DacConfig) -> DacStage {
-    DacStage::new(
-        config,
-        StageLayout {
-            host_rate: 44_100.0,
-            max_block: 512,
-            channels: 1,
-        },
-    )
-}
-
-/// A tone through a stage: finite, and not silenced.
-fn runs(config: &DacConfig) -> bool {
-    let mut s = stage_44k(config);
+/// A tone through a device's DAC: finite, and not silenced.
+fn runs(config: &DeviceVoicing) -> bool {
+    let mut s = dac_chain(config, 512);
     let mut x: Vec<f32> = (0..8192).map(|i| (i as f32 * 0.05).sin() * 0.5).collect();
     s.process(&mut [&mut x[..]]);
     x.iter().all(|v| v.is_finite()) && crate::analysis::rms(&x[4096..]) > 0.1
@@ -135,7 +142,6 @@ fn every_factory_preset_loads_and_validates() {
         assert_eq!(d.slot, slot, "{}", d.file);
         assert_eq!(&d.name, label, "{}", d.file);
         assert_eq!(d.amp.name, d.name);
-        assert!(d.dac.amp.is_none() && d.dac.load.is_none());
         if d.name != "Ideal" {
             assert!(!d.sources.is_empty(), "{}: sources", d.name);
             assert!(!d.estimates.is_empty(), "{}: estimates", d.name);
@@ -143,7 +149,13 @@ fn every_factory_preset_loads_and_validates() {
         if d.from_reviewer_words {
             assert!(d.reviewer_words.iter().any(|w| w.reproduced), "{}", d.name);
         }
-        assert!(runs(&d.dac), "{}", d.name);
+        assert!(runs(d), "{}", d.name);
+        assert_eq!(
+            DeviceSlot::by_id(&d.id),
+            Some(DeviceSlot(slot)),
+            "{}",
+            d.file
+        );
         // Re-parsing the embedded text gives the same preset.
         let (file, text) = index::FACTORY_DEVICES[slot];
         assert_eq!(&parse_device(text, file).unwrap(), d);
@@ -178,15 +190,27 @@ fn every_factory_preset_loads_and_validates() {
 
     let headphones = factory_headphones();
     assert_eq!(headphones.len() + 2, HEADPHONE_LABELS.len());
-    assert_eq!(HEADPHONE_LABELS[HEADPHONE_RESISTIVE], "Resistive");
-    assert_eq!(HEADPHONE_LABELS[HEADPHONE_CUSTOM], "Custom (imported)");
-    assert_eq!((HEADPHONE_RESISTIVE, HEADPHONE_CUSTOM), (1, 11));
+    assert_eq!(HEADPHONE_LABELS[HeadphoneSlot::RESISTIVE.0], "Resistive");
+    assert_eq!(
+        HEADPHONE_LABELS[HeadphoneSlot::CUSTOM.0],
+        "Custom (imported)"
+    );
+    assert_eq!(
+        (HeadphoneSlot::RESISTIVE.0, HeadphoneSlot::CUSTOM.0),
+        (1, 11)
+    );
+    let catalogue = Catalogue::factory();
     for h in headphones {
         assert_eq!(HEADPHONE_LABELS[h.slot], h.name);
-        assert_eq!(crate::headphones::by_index(h.slot), Some(h));
+        assert_eq!(catalogue.headphone(HeadphoneSlot(h.slot)), Some(h));
     }
-    assert!(crate::headphones::by_index(HEADPHONE_RESISTIVE).is_none());
-    assert!(crate::headphones::by_index(HEADPHONE_CUSTOM).is_none());
+    assert!(catalogue.headphone(HeadphoneSlot::RESISTIVE).is_none());
+    assert!(catalogue.headphone(HeadphoneSlot::CUSTOM).is_none());
+    assert_eq!(
+        HeadphoneSlot::by_id("resistive"),
+        Some(HeadphoneSlot::RESISTIVE)
+    );
+    assert_eq!(HeadphoneSlot::by_id("custom"), Some(HeadphoneSlot::CUSTOM));
 }
 
 /// The amp of every device that had a Rust constructor equals it exactly (figures and texts).
@@ -200,11 +224,16 @@ fn amp_figures_equal_the_rust_specs() {
         (4, AmpSpec::apple_dongle_us()),
         (5, AmpSpec::apple_dongle_eu()),
     ];
+    let catalogue = Catalogue::factory();
     for (slot, spec) in pairs {
-        assert_eq!(amp(slot), spec, "slot {slot}");
+        assert_eq!(
+            catalogue.device(DeviceSlot(slot)).unwrap().amp,
+            spec,
+            "slot {slot}"
+        );
         assert_eq!(factory_devices()[slot].amp, spec, "slot {slot}");
     }
-    assert_eq!(amp(usize::MAX), AmpSpec::ideal());
+    assert!(catalogue.device(DeviceSlot(usize::MAX)).is_none());
     // Devices with a balanced output say so; the others repeat SE.
     for d in factory_devices() {
         if !d.has_balanced {
@@ -215,7 +244,12 @@ fn amp_figures_equal_the_rust_specs() {
 
 #[test]
 fn labels_match_the_engine() {
-    assert_eq!(PEQ_BAND_TYPES, crate::params::PEQ_TYPE_LABELS);
+    assert_eq!(PEQ_BAND_TYPES, crate::peq::FilterType::LABELS);
+    assert_eq!(
+        crate::params::ParamId::Peq1Type.spec().labels(),
+        PEQ_BAND_TYPES,
+        "the parameter shows the preset files' names"
+    );
     assert_eq!(device::GAIN_STEP_KINDS.len(), 3);
 }
 
@@ -370,7 +404,7 @@ fn user_presets_need_no_rust_change() {
 
     let mine = devices.iter().find(|d| d.name == "My R2R").unwrap();
     assert_eq!(mine.slot, 20);
-    assert_eq!(mine.dac.mode, crate::dac::stage::DacMode::Nos);
+    assert_eq!(mine.dac.mode, DacMode::Nos);
     assert_eq!(mine.dac.dac_rate_hz, Some(44_100.0));
     let ConverterKind::R2r(ladder) = mine.dac.converter else {
         panic!("an R2R");
@@ -381,16 +415,21 @@ fn user_presets_need_no_rust_change() {
         crate::amp::GainStep::Low
     );
     assert!(!mine.has_balanced);
-    // The file is enough to build and run a DAC stage.
-    assert!(runs(&mine.dac));
-    let mut with_amp = mine.dac;
-    with_amp.amp = Some(crate::amp::AmpConfig {
-        spec: mine.amp,
-        output: crate::amp::Output::Se,
-        load_ohms: 32.0,
-        z_out_ohms: mine.amp.outputs[0].z_out_ohms,
-    });
-    assert!(stage_44k(&with_amp).latency_samples() > 0);
+    // The file is enough to build and run a DAC, and a chain with its amp.
+    assert!(runs(mine));
+    let with_amp = ChainConfig {
+        amp: Some(crate::amp::AmpOutput {
+            spec: mine.amp,
+            output: crate::amp::Output::Se,
+        }),
+        ..ChainConfig::dac_only(mine.dac, mine.analog)
+    };
+    let layout = ChainLayout {
+        host_rate: 44_100.0,
+        max_block: 512,
+        channels: 1,
+    };
+    assert!(Chain::new(&with_amp, layout).latency_samples() > 0);
 
     let iem = &headphones[0];
     assert_eq!((iem.name.as_str(), iem.slot), ("My IEM", 30));
@@ -940,7 +979,7 @@ fn malformed_files_are_refused_with_their_file_and_line() {
         count += 1;
     }
     for b in bad_headphones() {
-        let err = crate::headphones::parse(&b.text, "bad-hp.toml").expect_err(b.what);
+        let err = headphone::parse(&b.text, "bad-hp.toml").expect_err(b.what);
         check(&b, err, "bad-hp.toml");
         count += 1;
     }

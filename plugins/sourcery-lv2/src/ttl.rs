@@ -64,7 +64,10 @@ pub fn headphone_presets() -> Vec<HeadphonePreset> {
     let mut presets = Vec::new();
     for variant in Variant::ALL {
         for (index, label) in sourcery_dsp::params::HEADPHONE_LABELS.iter().enumerate() {
-            let Some(values) = sourcery_dsp::settings::headphone_preset_values(index) else {
+            let Some(values) = sourcery_dsp::settings::headphone_preset_values(
+                sourcery_dsp::presets::Catalogue::factory(),
+                sourcery_dsp::presets::HeadphoneSlot(index),
+            ) else {
                 continue;
             };
             let slug: String = label

@@ -9,8 +9,9 @@ use std::sync::Arc;
 
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
-use sourcery_dsp::headphones::CustomLoad;
+use sourcery_dsp::load::CustomLoad;
 use sourcery_dsp::params::DEVICE_LABELS;
+use sourcery_dsp::presets::DeviceSlot;
 use sourcery_dsp::{ParamId, ParamKind, ParamSpec, ParamValues, PARAMS};
 
 use crate::shared::Shared;
@@ -169,7 +170,7 @@ unsafe impl Params for SourceryParams {
             fields.insert(CUSTOM_LOAD_NAME_KEY.to_owned(), curve.name);
             fields.insert(CUSTOM_LOAD_TEXT_KEY.to_owned(), curve.text);
         }
-        if let Some(label) = DEVICE_LABELS.get(self.shared.reference_device()) {
+        if let Some(label) = DEVICE_LABELS.get(self.shared.reference_device().0) {
             fields.insert(COMPARE_REFERENCE_KEY.to_owned(), (*label).to_owned());
         }
         fields
@@ -193,7 +194,7 @@ unsafe impl Params for SourceryParams {
         let reference = fields
             .get(COMPARE_REFERENCE_KEY)
             .and_then(|label| DEVICE_LABELS.iter().position(|l| l == label))
-            .unwrap_or(crate::shared::IDEAL_DEVICE);
+            .map_or(DeviceSlot::IDEAL, DeviceSlot);
         self.shared.set_reference_device(reference);
     }
 }
@@ -258,10 +259,10 @@ mod tests {
         assert!(restored.custom_load.get().1.is_none());
 
         // The comparison's reference device travels by label.
-        params.shared.set_reference_device(2);
+        params.shared.set_reference_device(DeviceSlot(2));
         let fields = params.serialize_fields();
         assert_eq!(fields[COMPARE_REFERENCE_KEY], DEVICE_LABELS[2]);
         restored.deserialize_fields(&fields);
-        assert_eq!(restored.shared.reference_device(), 2);
+        assert_eq!(restored.shared.reference_device(), DeviceSlot(2));
     }
 }

@@ -5,9 +5,7 @@
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 
 use sourcery_dsp::meter::Meters;
-
-/// Index of "Ideal" in the device list, the default reference of the A/B comparison.
-pub const IDEAL_DEVICE: usize = 1;
+use sourcery_dsp::presets::DeviceSlot;
 
 /// Shared between one plugin instance's audio thread and its editor.
 pub struct Shared {
@@ -26,7 +24,7 @@ impl Default for Shared {
             meters: Meters::default(),
             compare_active: AtomicBool::new(false),
             play_reference: AtomicBool::new(false),
-            reference_device: AtomicUsize::new(IDEAL_DEVICE),
+            reference_device: AtomicUsize::new(DeviceSlot::IDEAL.0),
             sample_rate: AtomicU32::new(48_000.0f32.to_bits()),
             reference_gain_db: AtomicU32::new(0.0f32.to_bits()),
         }
@@ -52,13 +50,13 @@ impl Shared {
         self.play_reference.store(reference, Ordering::Release);
     }
 
-    /// Device index of the reference voicing (B).
-    pub fn reference_device(&self) -> usize {
-        self.reference_device.load(Ordering::Acquire)
+    /// The reference voicing (B); "Ideal" unless the user picks another.
+    pub fn reference_device(&self) -> DeviceSlot {
+        DeviceSlot(self.reference_device.load(Ordering::Acquire))
     }
 
-    pub fn set_reference_device(&self, device: usize) {
-        let device = device.min(sourcery_dsp::params::DEVICE_LABELS.len() - 1);
+    pub fn set_reference_device(&self, device: DeviceSlot) {
+        let device = device.0.min(sourcery_dsp::params::DEVICE_LABELS.len() - 1);
         self.reference_device.store(device, Ordering::Release);
     }
 

@@ -11,7 +11,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use egui::{pos2, vec2, Align2, FontId, Rect, RichText, Sense, Stroke};
-use sourcery_dsp::headphones::CustomLoad;
+use sourcery_dsp::load::CustomLoad;
 use sourcery_dsp::measure::{character, Character};
 use sourcery_dsp::Settings;
 

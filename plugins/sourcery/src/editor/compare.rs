@@ -7,6 +7,7 @@
 
 use egui::{vec2, RichText};
 use sourcery_dsp::params::DEVICE_LABELS;
+use sourcery_dsp::presets::DeviceSlot;
 
 use super::abx::Abx;
 use super::widgets::{colour, MeterDisplay};
@@ -29,7 +30,7 @@ pub(super) struct CompareState {
     pub trials: usize,
     pub abx: Option<Abx>,
     /// The (A, B) devices the running session compares.
-    abx_devices: Option<(usize, usize)>,
+    abx_devices: Option<(DeviceSlot, DeviceSlot)>,
     /// Why the last session was abandoned, if it was.
     abx_note: Option<String>,
 }
@@ -97,8 +98,8 @@ impl CompareState {
     ) {
         let device = ctl.settings.device;
         let reference = shared.reference_device();
-        let a_name = DEVICE_LABELS.get(device).copied().unwrap_or("?");
-        let b_name = DEVICE_LABELS.get(reference).copied().unwrap_or("?");
+        let a_name = DEVICE_LABELS.get(device.0).copied().unwrap_or("?");
+        let b_name = DEVICE_LABELS.get(reference.0).copied().unwrap_or("?");
         // A session compares fixed devices: a change of either ends it.
         if self.abx_running() {
             match self.abx_devices {
@@ -127,8 +128,8 @@ impl CompareState {
                     .width(200.0)
                     .show_ui(ui, |ui| {
                         for (i, label) in DEVICE_LABELS.iter().enumerate() {
-                            if ui.selectable_label(reference == i, *label).clicked() {
-                                shared.set_reference_device(i);
+                            if ui.selectable_label(reference.0 == i, *label).clicked() {
+                                shared.set_reference_device(DeviceSlot(i));
                             }
                         }
                     })

@@ -3,9 +3,9 @@
 //! change the output impedance makes on it, and what the setting means at the ear.
 
 use egui::{RichText, Sense, Stroke};
-use sourcery_dsp::headphones;
 use sourcery_dsp::load::{divider, Complex64};
-use sourcery_dsp::params::{HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
+use sourcery_dsp::params::HEADPHONE_LABELS;
+use sourcery_dsp::presets::{Catalogue, HeadphoneSlot};
 use sourcery_dsp::settings::headphone_preset_values;
 use sourcery_dsp::ParamId;
 
@@ -38,7 +38,7 @@ struct Plot {
 /// What the plotted curves depend on.
 #[derive(Debug, Clone, Copy, PartialEq)]
 struct PlotKey {
-    headphone: usize,
+    headphone: HeadphoneSlot,
     load_ohms: f32,
     z_out: f64,
     generation: u64,
@@ -54,6 +54,7 @@ impl LoadState {
         status: &mut String,
     ) {
         let s = ctl.settings;
+        let catalogue = Catalogue::active();
         ui.columns(2, |cols| {
             let ui = &mut cols[0];
             ui.strong("Headphone");
@@ -68,7 +69,8 @@ impl LoadState {
                 .max_height(200.0)
                 .show(ui, |ui| {
                     for (i, label) in HEADPHONE_LABELS.iter().enumerate() {
-                        let detail = headphones::by_index(i).map(|h| {
+                        let slot = HeadphoneSlot(i);
+                        let detail = catalogue.headphone(slot).map(|h| {
                             let z = h
                                 .nominal_ohms
                                 .map_or(String::new(), |z| format!("{z:.0} Ω"));
@@ -83,17 +85,18 @@ impl LoadState {
                         if !needle.is_empty() && !hay.contains(&needle) {
                             continue;
                         }
-                        let response = ui.selectable_label(s.headphone == i, &name);
+                        let response = ui.selectable_label(s.headphone == slot, &name);
                         let response = match &detail {
                             Some(d) => response.on_hover_text(&d.1),
                             None => response,
                         };
-                        if response.clicked() && s.headphone != i {
+                        if response.clicked() && s.headphone != slot {
                             ctl.set(ParamId::Headphone, i as f32);
                         }
                     }
                     // User files beyond the host's list: shown, not selectable (see README).
-                    for h in headphones::catalogue()
+                    for h in catalogue
+                        .headphones()
                         .iter()
                         .filter(|h| h.slot >= HEADPHONE_LABELS.len())
                     {
@@ -112,22 +115,22 @@ impl LoadState {
                     )
                     .clicked()
                 {
-                    *status = match headphone_preset_values(s.headphone) {
+                    *status = match headphone_preset_values(catalogue, s.headphone) {
                         Some(values) => {
                             for (id, value) in values {
                                 ctl.set(id, value);
                             }
-                            format!("Loaded the preset of {}.", HEADPHONE_LABELS[s.headphone])
+                            format!("Loaded the preset of {}.", HEADPHONE_LABELS[s.headphone.0])
                         }
                         None => "Resistive and Custom have no preset.".to_owned(),
                     };
                 }
-                if s.headphone == HEADPHONE_RESISTIVE {
+                if s.headphone == HeadphoneSlot::RESISTIVE {
                     ui.label("R");
                     ctl.slider(ui, ParamId::LoadOhms, 1);
                 }
             });
-            if let Some(h) = headphones::by_index(s.headphone) {
+            if let Some(h) = catalogue.headphone(s.headphone) {
                 ui.label(
                     RichText::new(format!(
                         "{}{}",
@@ -151,7 +154,7 @@ impl LoadState {
                 let path = std::path::PathBuf::from(self.curve_file.path.trim());
                 *status = match params.custom_load.import_file(&path) {
                     Ok(()) => {
-                        ctl.set(ParamId::Headphone, HEADPHONE_CUSTOM as f32);
+                        ctl.set(ParamId::Headphone, HeadphoneSlot::CUSTOM.0 as f32);
                         format!(
                             "Imported {}; playing it as \"Custom (imported)\".",
                             path.display()
@@ -176,7 +179,7 @@ impl LoadState {
     fn readouts(&self, ui: &mut egui::Ui, ctl: &Ctl, input: &MeterDisplay, rate: f32) {
         let s = ctl.settings;
         ui.strong("At the ear");
-        let Some(r) = s.spl_report() else {
+        let Some(r) = s.spl_report(Catalogue::active()) else {
             ui.label(RichText::new("No published sensitivity for this load: no SPL.").weak());
             return;
         };
@@ -244,14 +247,16 @@ impl LoadState {
         let key = PlotKey {
             headphone: s.headphone,
             load_ohms: s.load_ohms,
-            z_out: s.z_out_ohms(),
+            z_out: s.z_out_ohms(Catalogue::active()),
             generation: params.custom_load.generation(),
         };
         if self.plot.as_ref().map(|p| p.key) != Some(key) {
-            // The load the engine drives (`LoadSource::resolve`, as the rebuild worker does).
-            let load = match s.dac_config().load {
-                Some(config) => config.source.resolve(&params.custom_load),
-                None => return,
+            // The load the engine drives (resolved as the rebuild worker resolves it).
+            let config = s
+                .chain_request(params.custom_load.generation())
+                .resolve(Catalogue::active(), &params.custom_load);
+            let Some(load) = config.load.map(|l| l.load) else {
+                return;
             };
             let freqs = widgets::log_freqs(20.0, 20_000.0, 240);
             let z: Vec<(f64, f64)> = freqs

@@ -191,7 +191,8 @@ impl<'a> Ctl<'a> {
     }
 
     /// A row of buttons, one per label, for an enumeration.
-    pub fn choice(&self, ui: &mut egui::Ui, id: ParamId, labels: &[&str]) {
+    pub fn choice(&self, ui: &mut egui::Ui, id: ParamId) {
+        let labels = id.spec().labels();
         let current = self.values.get_index(id);
         ui.horizontal_wrapped(|ui| {
             for (i, label) in labels.iter().enumerate() {
@@ -203,12 +204,13 @@ impl<'a> Ctl<'a> {
     }
 
     /// A drop-down for an enumeration.
-    pub fn combo(&self, ui: &mut egui::Ui, id: ParamId, labels: &[&str]) {
-        self.combo_width(ui, id, labels, 200.0);
+    pub fn combo(&self, ui: &mut egui::Ui, id: ParamId) {
+        self.combo_width(ui, id, 200.0);
     }
 
     /// [`Ctl::combo`] `width` points wide.
-    pub fn combo_width(&self, ui: &mut egui::Ui, id: ParamId, labels: &[&str], width: f32) {
+    pub fn combo_width(&self, ui: &mut egui::Ui, id: ParamId, width: f32) {
+        let labels = id.spec().labels();
         let current = self.values.get_index(id);
         let response = egui::ComboBox::from_id_salt(id.spec().id)
             .selected_text(labels.get(current).copied().unwrap_or("?"))
@@ -440,10 +442,10 @@ impl SourceryEditor {
                     RichText::new(format!(
                         "{}  ›  {}",
                         sourcery_dsp::params::DEVICE_LABELS
-                            .get(s.device)
+                            .get(s.device.0)
                             .unwrap_or(&"?"),
                         sourcery_dsp::params::HEADPHONE_LABELS
-                            .get(s.headphone)
+                            .get(s.headphone.0)
                             .unwrap_or(&"?")
                     ))
                     .weak(),

@@ -4,7 +4,7 @@
 //! against.
 
 use egui::{pos2, vec2, Align2, Color32, FontId, RichText, Sense, Stroke};
-use sourcery_dsp::params::{PEQ_DESIGN_LABELS, PEQ_TYPE_LABELS};
+use sourcery_dsp::params::BandField;
 use sourcery_dsp::peq::{PeqSettings, BANDS};
 use sourcery_dsp::settings::peq_values;
 use sourcery_dsp::ParamId;
@@ -21,11 +21,6 @@ pub const GRAPH_DB: (f64, f64) = (-18.0, 18.0);
 pub const GRAB_RADIUS: f32 = 14.0;
 /// Q factor per wheel notch (50 px of scroll).
 const Q_PER_NOTCH: f64 = 1.12;
-
-/// The parameter of band `band` (0-based), field 0 on, 1 type, 2 freq, 3 gain, 4 Q.
-pub fn band_param(band: usize, field: usize) -> ParamId {
-    ParamId::ALL[ParamId::Peq1On as usize + 5 * band + field]
-}
 
 /// Read an AutoEQ / EqualizerAPO `ParametricEQ.txt` into PEQ settings (errors name the file
 /// and line).
@@ -101,7 +96,7 @@ impl PeqState {
             ctl.toggle(ui, ParamId::PeqOn, "PEQ on");
             ui.separator();
             ui.label("Design");
-            ctl.choice(ui, ParamId::PeqDesign, PEQ_DESIGN_LABELS);
+            ctl.choice(ui, ParamId::PeqDesign);
             ui.separator();
             ui.label("Preamp");
             ctl.slider(ui, ParamId::PeqPreamp, 1);
@@ -190,8 +185,8 @@ impl PeqState {
             let origin = ui.input(|i| i.pointer.press_origin());
             if let Some(b) = origin.and_then(nearest) {
                 let (f, g) = node_value(peq, b);
-                ctl.begin(band_param(b, 2));
-                ctl.begin(band_param(b, 3));
+                ctl.begin(ParamId::band(b, BandField::Freq));
+                ctl.begin(ParamId::band(b, BandField::Gain));
                 self.dragging = Some((b, f, g));
             }
         }
@@ -201,22 +196,25 @@ impl PeqState {
                 let f = axis.freq(pos.x).clamp(GRAPH_HZ.0, GRAPH_HZ.1);
                 let g = axis.value(pos.y).clamp(GRAPH_DB.0, GRAPH_DB.1);
                 let (f, g) = (round_sig(f, 3), (g * 10.0).round() / 10.0);
-                ctl.set_in_gesture(band_param(b, 2), f as f32);
+                ctl.set_in_gesture(ParamId::band(b, BandField::Freq), f as f32);
                 if peq.bands[b].kind.has_gain() {
-                    ctl.set_in_gesture(band_param(b, 3), g as f32);
+                    ctl.set_in_gesture(ParamId::band(b, BandField::Gain), g as f32);
                 }
                 self.dragging = Some((b, f, g));
             }
             if response.drag_stopped() || !response.dragged() && !response.drag_started() {
-                ctl.end(band_param(b, 2));
-                ctl.end(band_param(b, 3));
+                ctl.end(ParamId::band(b, BandField::Freq));
+                ctl.end(ParamId::band(b, BandField::Gain));
                 self.dragging = None;
             }
         }
         if response.double_clicked() {
             let pos = response.interact_pointer_pos().or(response.hover_pos());
             if let Some(b) = pos.and_then(nearest) {
-                ctl.set(band_param(b, 0), if peq.bands[b].on { 0.0 } else { 1.0 });
+                ctl.set(
+                    ParamId::band(b, BandField::On),
+                    if peq.bands[b].on { 0.0 } else { 1.0 },
+                );
             }
         }
         if response.hovered() {
@@ -225,9 +223,9 @@ impl PeqState {
                 if let Some(b) = response.hover_pos().and_then(nearest) {
                     // The wheel is for Q here, not for scrolling the panel.
                     ui.input_mut(|i| i.smooth_scroll_delta.y = 0.0);
-                    let q = f64::from(ctl.get(band_param(b, 4)));
+                    let q = f64::from(ctl.get(ParamId::band(b, BandField::Q)));
                     let new = q * Q_PER_NOTCH.powf(f64::from(scroll) / 50.0);
-                    ctl.set(band_param(b, 4), new as f32);
+                    ctl.set(ParamId::band(b, BandField::Q), new as f32);
                 }
             }
         }
@@ -280,24 +278,29 @@ fn table(ui: &mut egui::Ui, ctl: &Ctl) {
             ui.end_row();
             for b in 0..BANDS {
                 ui.label(format!("{}", b + 1));
-                let mut on = ctl.values.get_bool(band_param(b, 0));
+                let mut on = ctl.values.get_bool(ParamId::band(b, BandField::On));
                 let check = ui.checkbox(&mut on, "");
                 check.widget_info(|| {
                     egui::WidgetInfo::selected(
                         egui::Role::CheckBox,
                         true,
                         on,
-                        band_param(b, 0).spec().name,
+                        ParamId::band(b, BandField::On).spec().name,
                     )
                 });
                 if check.changed() {
-                    ctl.set(band_param(b, 0), f32::from(u8::from(on)));
+                    ctl.set(ParamId::band(b, BandField::On), f32::from(u8::from(on)));
                 }
-                ctl.combo_width(ui, band_param(b, 1), PEQ_TYPE_LABELS, 120.0);
-                let f = ctl.get(band_param(b, 2));
-                ctl.drag_value(ui, band_param(b, 2), f64::from(f) * 0.005, 0);
-                ctl.drag_value(ui, band_param(b, 3), 0.05, 1);
-                ctl.drag_value(ui, band_param(b, 4), 0.01, 2);
+                ctl.combo_width(ui, ParamId::band(b, BandField::Type), 120.0);
+                let f = ctl.get(ParamId::band(b, BandField::Freq));
+                ctl.drag_value(
+                    ui,
+                    ParamId::band(b, BandField::Freq),
+                    f64::from(f) * 0.005,
+                    0,
+                );
+                ctl.drag_value(ui, ParamId::band(b, BandField::Gain), 0.05, 1);
+                ctl.drag_value(ui, ParamId::band(b, BandField::Q), 0.01, 2);
                 ui.end_row();
             }
         });

@@ -2,10 +2,10 @@
 //! the OS filter; the DAC rate, decimator, output impedance and R2R ladder in "Advanced".
 
 use egui::RichText;
-use sourcery_dsp::amp::{GainStep, GainSteps, Output};
-use sourcery_dsp::dac::os_filter::OsFilter;
-use sourcery_dsp::dac::stage::{ConverterKind, DacMode};
-use sourcery_dsp::params::{DAC_RATE_LABELS, DEVICE_LABELS, R2R_BITS_LABELS};
+use sourcery_dsp::amp::{AmpSpec, GainSteps};
+use sourcery_dsp::dac::{ConverterKind, DacConfig};
+use sourcery_dsp::params::DEVICE_LABELS;
+use sourcery_dsp::presets::{Catalogue, DeviceSlot};
 use sourcery_dsp::ParamId;
 
 use super::widgets;
@@ -13,32 +13,38 @@ use super::Ctl;
 
 pub(super) fn show(ui: &mut egui::Ui, ctl: &Ctl) {
     let s = ctl.settings;
-    let spec = sourcery_dsp::voicing::amp(s.device);
-    let dac = s.dac_config();
+    let catalogue = Catalogue::active();
+    let device = catalogue.device(s.device);
+    let spec = device.map_or_else(AmpSpec::ideal, |d| d.amp);
+    let converter = match s.custom_ladder {
+        Some(ladder) => ConverterKind::R2r(ladder),
+        None => device.map_or(DacConfig::IDEAL.converter, |d| d.dac.converter),
+    };
     ui.columns(3, |cols| {
         // Device list.
         let ui = &mut cols[0];
         ui.strong("Device");
         for (i, label) in DEVICE_LABELS.iter().enumerate() {
+            let slot = DeviceSlot(i);
             if ui
-                .selectable_label(s.device == i, RichText::new(*label).size(14.0))
+                .selectable_label(s.device == slot, RichText::new(*label).size(14.0))
                 .clicked()
-                && s.device != i
+                && s.device != slot
             {
                 ctl.set(ParamId::Device, i as f32);
             }
         }
         ui.add_space(8.0);
-        ui.label(RichText::new(converter_text(&dac.converter)).weak());
+        ui.label(RichText::new(converter_text(&converter)).weak());
 
         // Controls.
         let ui = &mut cols[1];
         ui.strong("Output");
-        ctl.choice(ui, ParamId::Output, Output::LABELS);
+        ctl.choice(ui, ParamId::Output);
         ui.add_space(6.0);
         ui.strong("Gain");
-        ctl.choice(ui, ParamId::Gain, GainStep::LABELS);
-        let asked = GainStep::from_index(s.gain);
+        ctl.choice(ui, ParamId::Gain);
+        let asked = s.gain;
         let used = spec.effective(asked);
         match spec.steps {
             GainSteps::Fixed => {
@@ -67,9 +73,9 @@ pub(super) fn show(ui: &mut egui::Ui, ctl: &Ctl) {
         ui.label(RichText::new(volume_law_text(&spec.volume)).small().weak());
         ui.add_space(6.0);
         ui.strong("Conversion");
-        ctl.choice(ui, ParamId::DacMode, DacMode::LABELS);
+        ctl.choice(ui, ParamId::DacMode);
         ui.label(RichText::new("OS filter").small());
-        ctl.combo(ui, ParamId::OsFilter, &OsFilter::PARAM_LABELS);
+        ctl.combo(ui, ParamId::OsFilter);
         ui.add_space(6.0);
         ui.horizontal(|ui| {
             ui.label("Output trim");
@@ -79,7 +85,7 @@ pub(super) fn show(ui: &mut egui::Ui, ctl: &Ctl) {
         // About the device, and the advanced fold.
         let ui = &mut cols[2];
         ui.strong(spec.name);
-        let output = Output::from_index(s.output);
+        let output = s.output;
         let out = spec.output(output);
         let gain = spec.gain(output, asked);
         egui::Grid::new("device-figures")
@@ -87,7 +93,7 @@ pub(super) fn show(ui: &mut egui::Ui, ctl: &Ctl) {
             .striped(true)
             .show(ui, |ui| {
                 ui.label("Output impedance");
-                ui.label(format!("{:.2} Ω", s.z_out_ohms()));
+                ui.label(format!("{:.2} Ω", s.z_out_ohms(catalogue)));
                 ui.end_row();
                 ui.label("Full scale (100 %)");
                 ui.label(format!("{:.2} Vrms", gain.full_scale_vrms));
@@ -124,14 +130,10 @@ pub(super) fn show(ui: &mut egui::Ui, ctl: &Ctl) {
                     .num_columns(2)
                     .show(ui, |ui| {
                         ui.label("DAC rate");
-                        ctl.combo(ui, ParamId::DacRate, DAC_RATE_LABELS);
+                        ctl.combo(ui, ParamId::DacRate);
                         ui.end_row();
                         ui.label("Decimator");
-                        ctl.combo(
-                            ui,
-                            ParamId::Decimator,
-                            sourcery_dsp::analog::decimator::DecimatorPhase::LABELS,
-                        );
+                        ctl.combo(ui, ParamId::Decimator);
                         ui.end_row();
                         ctl.toggle(ui, ParamId::ZOutCustom, "Own output impedance");
                         ctl.slider(ui, ParamId::ZOutOhms, 2);
@@ -144,17 +146,13 @@ pub(super) fn show(ui: &mut egui::Ui, ctl: &Ctl) {
                         .num_columns(2)
                         .show(ui, |ui| {
                             ui.label("Bits");
-                            ctl.choice(ui, ParamId::R2rBits, R2R_BITS_LABELS);
+                            ctl.choice(ui, ParamId::R2rBits);
                             ui.end_row();
                             ui.label("Resistor tolerance");
                             ctl.slider(ui, ParamId::R2rTolerance, 3);
                             ui.end_row();
                             ui.label("Coding");
-                            ctl.combo(
-                                ui,
-                                ParamId::R2rCoding,
-                                sourcery_dsp::dac::r2r::Coding::LABELS,
-                            );
+                            ctl.combo(ui, ParamId::R2rCoding);
                             ui.end_row();
                             ui.label("Seed (one unit)");
                             ctl.drag_value(ui, ParamId::R2rSeed, 1.0, 0);

@@ -17,9 +17,10 @@ use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS};
 use sourcery_dsp::ParamId;
 
 use super::compare::Listen;
-use super::peq::{band_param, node_value};
+use super::peq::node_value;
 use super::{Panel, SourceryEditor, WINDOW_SIZE};
 use crate::params::SourceryParams;
+use sourcery_dsp::params::BandField;
 
 /// A host that applies every change at once and logs the gestures.
 #[derive(Default)]
@@ -193,9 +194,9 @@ fn node_pos(harness: &Harness<'static, SourceryEditor>, f: &Fixture, b: usize) -
 #[test]
 fn dragging_a_peq_node_sets_its_frequency_and_gain() {
     let f = Fixture::new();
-    f.set(band_param(0, 0), 1.0);
-    f.set(band_param(0, 2), 1000.0);
-    f.set(band_param(0, 3), 0.0);
+    f.set(ParamId::band(0, BandField::On), 1.0);
+    f.set(ParamId::band(0, BandField::Freq), 1000.0);
+    f.set(ParamId::band(0, BandField::Gain), 0.0);
     let mut harness = f.harness(Panel::Peq);
     let start = node_pos(&harness, &f, 0);
     let axis = harness.state().peq.axis.unwrap();
@@ -212,8 +213,8 @@ fn dragging_a_peq_node_sets_its_frequency_and_gain() {
     harness.drop_at(target);
     harness.run();
 
-    let freq = f.get(band_param(0, 2));
-    let gain = f.get(band_param(0, 3));
+    let freq = f.get(ParamId::band(0, BandField::Freq));
+    let gain = f.get(ParamId::band(0, BandField::Gain));
     // One pixel is 0.6 % in frequency and 0.07 dB in gain at this size; the editor rounds
     // to 3 significant digits and 0.1 dB.
     assert!((freq / 4000.0 - 1.0).abs() < 0.01, "freq {freq}");
@@ -231,7 +232,7 @@ fn dragging_a_peq_node_sets_its_frequency_and_gain() {
     let node = node_pos(&harness, &f, 0);
     harness.hover_at(node);
     harness.step();
-    assert_eq!(f.get(band_param(0, 0)), 1.0);
+    assert_eq!(f.get(ParamId::band(0, BandField::On)), 1.0);
     for _ in 0..2 {
         for pressed in [true, false] {
             harness.event(egui::Event::PointerButton {
@@ -245,7 +246,7 @@ fn dragging_a_peq_node_sets_its_frequency_and_gain() {
     }
     harness.run();
     assert_eq!(
-        f.get(band_param(0, 0)),
+        f.get(ParamId::band(0, BandField::On)),
         0.0,
         "double-click switches band 1 off"
     );
@@ -393,7 +394,7 @@ fn character_panel_measures_the_model() {
     f.set(ParamId::Volume, 100.0);
     f.set(
         ParamId::Headphone,
-        sourcery_dsp::params::HEADPHONE_RESISTIVE as f32,
+        sourcery_dsp::presets::HeadphoneSlot::RESISTIVE.0 as f32,
     );
     f.set(ParamId::LoadOhms, 32.0);
     let mut harness = f.harness(Panel::Character);
@@ -450,10 +451,10 @@ fn survives_twenty_open_close_cycles() {
 #[test]
 fn wheel_over_a_peq_node_changes_its_q() {
     let f = Fixture::new();
-    f.set(band_param(0, 0), 1.0);
-    f.set(band_param(0, 2), 1000.0);
-    f.set(band_param(0, 3), 6.0);
-    f.set(band_param(0, 4), 1.0);
+    f.set(ParamId::band(0, BandField::On), 1.0);
+    f.set(ParamId::band(0, BandField::Freq), 1000.0);
+    f.set(ParamId::band(0, BandField::Gain), 6.0);
+    f.set(ParamId::band(0, BandField::Q), 1.0);
     let mut harness = f.harness(Panel::Peq);
     let node = node_pos(&harness, &f, 0);
     harness.hover_at(node);
@@ -467,7 +468,7 @@ fn wheel_over_a_peq_node_changes_its_q() {
     });
     // egui spreads the wheel over a few frames (smooth scrolling).
     harness.run_steps(20);
-    let q = f.get(band_param(0, 4));
+    let q = f.get(ParamId::band(0, BandField::Q));
     println!("Q after one 50 px notch: {q}");
     // One notch is ×1.12 (egui may spread the scroll over frames; the product is the same).
     assert!((q / 1.12 - 1.0).abs() < 0.01, "Q {q}");
@@ -504,7 +505,7 @@ fn load_panel_imports_files_and_names_the_line_of_a_bad_one() {
     import(&mut harness, 0);
     assert_eq!(
         f.get(ParamId::Headphone) as usize,
-        sourcery_dsp::params::HEADPHONE_CUSTOM
+        sourcery_dsp::presets::HeadphoneSlot::CUSTOM.0
     );
     let (_, imported) = f.params.custom_load.get();
     assert_eq!(imported.expect("imported").name, "curve.zma");
@@ -531,9 +532,9 @@ fn load_panel_imports_files_and_names_the_line_of_a_bad_one() {
     harness.state_mut().load.peq_file.path = eq.display().to_string();
     import(&mut harness, 1);
     assert!((f.get(ParamId::PeqPreamp) + 6.2).abs() < 1e-4);
-    assert_eq!(f.get(band_param(0, 0)), 1.0);
-    assert!((f.get(band_param(0, 2)) - 105.0).abs() < 1e-3);
-    assert!((f.get(band_param(0, 3)) - 4.5).abs() < 1e-4);
+    assert_eq!(f.get(ParamId::band(0, BandField::On)), 1.0);
+    assert!((f.get(ParamId::band(0, BandField::Freq)) - 105.0).abs() < 1e-3);
+    assert!((f.get(ParamId::band(0, BandField::Gain)) - 4.5).abs() < 1e-4);
 
     // A broken profile: file and line named, the PEQ unchanged.
     let bad_eq = dir.join("bad.txt");
@@ -558,12 +559,12 @@ fn peq_export_writes_what_import_reads() {
     let dir = scratch("export");
     let f = Fixture::new();
     for b in 0..10 {
-        f.set(band_param(b, 0), 0.0);
+        f.set(ParamId::band(b, BandField::On), 0.0);
     }
-    f.set(band_param(2, 0), 1.0);
-    f.set(band_param(2, 2), 3150.0);
-    f.set(band_param(2, 3), -4.5);
-    f.set(band_param(2, 4), 2.5);
+    f.set(ParamId::band(2, BandField::On), 1.0);
+    f.set(ParamId::band(2, BandField::Freq), 3150.0);
+    f.set(ParamId::band(2, BandField::Gain), -4.5);
+    f.set(ParamId::band(2, BandField::Q), 2.5);
     f.set(ParamId::PeqPreamp, -2.0);
     let mut harness = f.harness(Panel::Peq);
     let path = dir.join("export.txt");

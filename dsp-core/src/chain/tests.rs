@@ -1,8 +1,12 @@
 use super::*;
+use crate::analog::decimator::DecimatorPhase;
+use crate::analog::lowpass::AnalogLowpass;
+use crate::analog::AnalogConfig;
 use crate::analysis::{impulse_peak, tone};
+use crate::dac::{DacConfig, OsFilter};
 
-fn layout(host_rate: f64, channels: usize) -> StageLayout {
-    StageLayout {
+fn layout(host_rate: f64, channels: usize) -> ChainLayout {
+    ChainLayout {
         host_rate,
         max_block: 512,
         channels,
@@ -18,8 +22,19 @@ fn nos_ideal(dac_rate_hz: Option<f64>) -> DacConfig {
     }
 }
 
+/// A DAC alone, with the linear decimator or another.
+fn chain(dac: DacConfig, decimator: DecimatorPhase, layout: ChainLayout) -> Chain {
+    Chain::new(
+        &ChainConfig {
+            decimator,
+            ..ChainConfig::dac_only(dac, AnalogConfig::CLEAN)
+        },
+        layout,
+    )
+}
+
 /// Level (dB) of a sine of `freq_hz` through the stage, relative to its input level.
-fn level_db(stage: &mut DacStage, freq_hz: f64, seconds: f64) -> f64 {
+fn level_db(stage: &mut Chain, freq_hz: f64, seconds: f64) -> f64 {
     let rate = stage.layout().host_rate;
     let n = (rate * seconds) as usize;
     let mut x: Vec<f32> = (0..n)
@@ -40,7 +55,7 @@ fn sinc_db(freq_hz: f64, fs: f64) -> f64 {
 fn nos_droop_at_20_khz_matches_the_zero_order_hold() {
     // devices.md: −3.17 dB (44.1 kHz), −2.64 dB (48 kHz), −0.63 dB (96 kHz), ±0.05 dB.
     for (rate, published) in [(44_100.0, -3.17), (48_000.0, -2.64), (96_000.0, -0.63)] {
-        let mut stage = DacStage::new(&nos_ideal(None), layout(rate, 1));
+        let mut stage = chain(nos_ideal(None), DecimatorPhase::Linear, layout(rate, 1));
         let droop = level_db(&mut stage, 20_000.0, 0.25) - level_db(&mut stage, 1000.0, 0.25);
         println!(
             "NOS at {rate} Hz: 20 kHz {droop:.3} dB (formula {:.3})",
@@ -55,8 +70,12 @@ fn nos_droop_at_20_khz_matches_the_zero_order_hold() {
 
 #[test]
 fn nos_at_44_1_khz_in_a_96_khz_session_shows_the_44_1_khz_droop() {
-    let mut stage = DacStage::new(&nos_ideal(Some(44_100.0)), layout(96_000.0, 1));
-    assert_eq!(stage.dac_clock(), (1, 44_100.0));
+    let mut stage = chain(
+        nos_ideal(Some(44_100.0)),
+        DecimatorPhase::Linear,
+        layout(96_000.0, 1),
+    );
+    assert_eq!((stage.clocks().m, stage.clocks().dac_rate), (1, 44_100.0));
     let droop = level_db(&mut stage, 20_000.0, 0.25) - level_db(&mut stage, 1000.0, 0.25);
     println!("NOS 44.1 kHz in 96 kHz: 20 kHz {droop:.3} dB");
     assert!((droop + 3.17).abs() <= 0.05, "{droop:.3} dB");
@@ -68,7 +87,7 @@ fn nos_at_44_1_khz_in_a_96_khz_session_shows_the_44_1_khz_droop() {
 #[test]
 fn ideal_os_chain_is_flat_to_20_khz_within_0_01_db() {
     for rate in [44_100.0, 48_000.0, 96_000.0, 192_000.0, 384_000.0] {
-        let mut stage = DacStage::new(&DacConfig::IDEAL, layout(rate, 1));
+        let mut stage = chain(DacConfig::IDEAL, DecimatorPhase::Linear, layout(rate, 1));
         let reference = level_db(&mut stage, 1000.0, 0.1);
         assert!(reference.abs() < 0.01, "{rate}: 1 kHz at {reference} dB");
         for f in [20.0, 100.0, 10_000.0, 20_000.0] {
@@ -79,7 +98,7 @@ fn ideal_os_chain_is_flat_to_20_khz_within_0_01_db() {
 }
 
 /// The independently measured impulse peak of a built stage (with its real converter).
-fn measured_peak(stage: &mut DacStage) -> usize {
+fn measured_peak(stage: &mut Chain) -> usize {
     let n = 16_384;
     let mut x = vec![0.0f32; n];
     x[0] = 0.5;
@@ -95,73 +114,61 @@ fn latency_equals_the_measured_impulse_peak_for_every_rate_and_filter() {
     ];
     let mut cases = Vec::new();
     for rate in rates {
-        for decimator in [DecimatorPhase::Linear, DecimatorPhase::Minimum] {
-            cases.push((
-                rate,
-                DacConfig {
-                    decimator,
-                    ..DacConfig::IDEAL
-                },
-            ));
-            cases.push((
-                rate,
-                DacConfig {
-                    decimator,
-                    ..nos_ideal(None)
-                },
-            ));
+        for decimator in DecimatorPhase::ALL.iter().copied() {
+            cases.push((rate, DacConfig::IDEAL, decimator));
+            cases.push((rate, nos_ideal(None), decimator));
         }
     }
-    for filter in OsFilter::ALL {
-        for decimator in [DecimatorPhase::Linear, DecimatorPhase::Minimum] {
-            cases.push((
-                44_100.0,
-                DacConfig {
-                    os_filter: filter,
-                    decimator,
-                    hold: true,
-                    ..DacConfig::IDEAL
-                },
-            ));
+    for filter in OsFilter::ALL.iter().copied() {
+        for decimator in DecimatorPhase::ALL.iter().copied() {
+            let dac = DacConfig {
+                os_filter: filter,
+                hold: true,
+                ..DacConfig::IDEAL
+            };
+            cases.push((44_100.0, dac, decimator));
         }
     }
-    for (rate, config) in cases {
-        let mut stage = DacStage::new(&config, layout(rate, 1));
+    for (rate, dac, decimator) in cases {
+        let mut stage = chain(dac, decimator, layout(rate, 1));
         let peak = measured_peak(&mut stage);
         assert_eq!(
             stage.latency_samples(),
             peak,
-            "{rate} Hz, {:?} {:?} {:?}",
-            config.mode,
-            config.os_filter,
-            config.decimator
+            "{rate} Hz, {:?} {:?} {decimator:?}",
+            dac.mode,
+            dac.os_filter,
         );
     }
 }
 
 #[test]
 fn split_blocks_and_reset_are_reproducible() {
-    let config = DacConfig {
-        converter: ConverterKind::R2r(LadderConfig::default()),
-        analog_lowpass: Some(AnalogLowpass {
-            corner_hz: 88_000.0,
-            match_hz: 80_000.0,
-        }),
-        harmonics: HarmonicProfile::from_dbc(
-            -6.0,
-            [-80.0, -82.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0],
-            [1.0; 8],
-        ),
-        hold: true,
-        mode: DacMode::Os,
-        os_filter: OsFilter::R2rOs,
-        ..DacConfig::IDEAL
-    };
+    let config = ChainConfig::dac_only(
+        DacConfig {
+            converter: ConverterKind::R2r(LadderConfig::default()),
+            hold: true,
+            mode: DacMode::Os,
+            os_filter: OsFilter::R2rOs,
+            ..DacConfig::IDEAL
+        },
+        AnalogConfig {
+            lowpass: Some(AnalogLowpass {
+                corner_hz: 88_000.0,
+                match_hz: 80_000.0,
+            }),
+            harmonics: HarmonicProfile::from_dbc(
+                -6.0,
+                [-80.0, -82.0, -400.0, -400.0, -400.0, -400.0, -400.0, -400.0],
+                [1.0; 8],
+            ),
+        },
+    );
     let input: Vec<f32> = (0..6000).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect();
-    let mut a = DacStage::new(&config, layout(48_000.0, 2));
+    let mut a = Chain::new(&config, layout(48_000.0, 2));
     let (mut l1, mut r1) = (input.clone(), input.clone());
     a.process(&mut [&mut l1[..], &mut r1[..]]);
-    let mut b = DacStage::new(&config, layout(48_000.0, 2));
+    let mut b = Chain::new(&config, layout(48_000.0, 2));
     let (mut l2, mut r2) = (input.clone(), input.clone());
     let sizes = [1usize, 7, 64, 512, 13, 333];
     let mut pos = 0;

@@ -1,93 +1,20 @@
-//! The headphone catalogue: `presets/headphones/*.toml`, one file per model.
+//! Headphone files: `presets/headphones/*.toml`, schema 1, one file per model.
 //!
-//! Each file (schema 1, see [`crate::presets`]) names the model and its `slot` in the
-//! `headphone` parameter, gives the published figures it rests on (and where they come
-//! from) and the impedance as a lumped network ([`Network`]); a curve that is modelled rather
-//! than measured says so (`modelled = true`) and writes its assumptions in the file. A file
-//! may carry a parametric EQ (`[peq]`, e.g. an AutoEQ profile, [`PresetPeq`]). The files
-//! are compiled in by `build.rs` (the plugin needs no files at run time) and parsed once,
-//! off the audio thread, by [`catalogue`]. [`parse`] reads a user's file the same way and
-//! names the file and line of any error.
-
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+//! Each file names the model and its `slot` in the `headphone` parameter, gives the
+//! published figures it rests on (and where they come from) and the impedance as a lumped
+//! network ([`Network`]); a curve that is modelled rather than measured says so
+//! (`modelled = true`) and writes its assumptions in the file. A file may carry a
+//! parametric EQ (`[peq]`, e.g. an AutoEQ profile, [`PresetPeq`]). [`parse`] reads a
+//! factory or a user's file and names the file and line of any error.
 
 use serde::Deserialize;
 use toml::Spanned;
 
+use super::index::{HEADPHONE_CUSTOM, HEADPHONE_LABELS, HEADPHONE_RESISTIVE};
+use super::peq::PeqFile;
+use super::{Checker, PresetError, PresetPeq};
 use crate::amp::spl::Sensitivity;
-use crate::load::curve::{ImpedanceCurve, LoadFileError};
 use crate::load::network::Network;
-use crate::load::Complex64;
-use crate::params::{HEADPHONE_CUSTOM, HEADPHONE_RESISTIVE};
-use crate::presets::peq::PeqFile;
-use crate::presets::{Checker, PresetPeq};
-pub use crate::presets::{PresetError, MAX_FILE_BYTES};
-
-/// Which load a stage drives (`Copy`, so it travels inside a stage request).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum LoadSource {
-    /// A catalogue headphone, by its `headphone` parameter index.
-    Catalogue(usize),
-    /// A resistor of this many ohms.
-    Resistive(f64),
-    /// The user's imported curve of this [`CustomLoad::generation`]; with no curve
-    /// imported, a resistor of `fallback_ohms`.
-    Custom { generation: u64, fallback_ohms: f64 },
-}
-
-/// The load and the output impedance driving it.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct LoadConfig {
-    pub source: LoadSource,
-    pub z_out_ohms: f64,
-}
-
-/// A load made concrete: a lumped network (realised as an IIR in the analog domain) or a
-/// measured curve (a minimum-phase FIR at the host rate).
-#[derive(Debug, Clone)]
-pub enum ResolvedLoad {
-    Network(Network),
-    Curve(Arc<ImpedanceCurve>),
-}
-
-impl ResolvedLoad {
-    /// Complex impedance at `freq_hz`.
-    pub fn impedance(&self, freq_hz: f64) -> Complex64 {
-        match self {
-            ResolvedLoad::Network(n) => n.impedance(freq_hz),
-            ResolvedLoad::Curve(c) => c.impedance(freq_hz),
-        }
-    }
-}
-
-impl LoadSource {
-    /// The network or curve behind this source (allocates and may lock `custom`: not on
-    /// the audio thread).
-    pub fn resolve(&self, custom: &CustomLoad) -> ResolvedLoad {
-        let resistor = |ohms: f64| {
-            let ohms = if ohms.is_finite() {
-                ohms.clamp(0.1, 1e6)
-            } else {
-                32.0
-            };
-            ResolvedLoad::Network(
-                Network::parse(&format!("R({ohms})")).expect("a resistor always parses"),
-            )
-        };
-        match *self {
-            LoadSource::Catalogue(index) => match by_index(index) {
-                Some(h) => ResolvedLoad::Network(h.network.clone()),
-                None => resistor(32.0),
-            },
-            LoadSource::Resistive(ohms) => resistor(ohms),
-            LoadSource::Custom { fallback_ohms, .. } => match custom.get().1 {
-                Some(c) => ResolvedLoad::Curve(c.curve),
-                None => resistor(fallback_ohms),
-            },
-        }
-    }
-}
 
 /// What kind of transducer it is (for display).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
@@ -122,8 +49,9 @@ struct HeadphoneFile {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Headphone {
     pub name: String,
-    /// Index in the `headphone` parameter (never [`HEADPHONE_RESISTIVE`] or
-    /// [`HEADPHONE_CUSTOM`]).
+    /// Index in the `headphone` parameter (never a reserved slot, see [`HeadphoneSlot`]).
+    ///
+    /// [`HeadphoneSlot`]: super::HeadphoneSlot
     pub slot: usize,
     pub kind: Kind,
     pub drivers: String,
@@ -158,10 +86,7 @@ pub fn parse(text: &str, file: &str) -> Result<Headphone, PresetError> {
     if slot == HEADPHONE_RESISTIVE || slot == HEADPHONE_CUSTOM {
         return Err(c.fail(
             raw.slot.span(),
-            format!(
-                "slot {slot} is reserved for {:?}",
-                crate::params::HEADPHONE_LABELS[slot]
-            ),
+            format!("slot {slot} is reserved for {:?}", HEADPHONE_LABELS[slot]),
         ));
     }
     let nominal_ohms = c.opt_num(&raw.nominal_ohms, "nominal_ohms", 1e-3, 100_000.0)?;
@@ -199,7 +124,7 @@ pub fn parse(text: &str, file: &str) -> Result<Headphone, PresetError> {
     let peq = raw
         .peq
         .as_ref()
-        .map(|p| crate::presets::peq::validate(&c, p))
+        .map(|p| super::peq::validate(&c, p))
         .transpose()?;
     Ok(Headphone {
         name,
@@ -216,107 +141,18 @@ pub fn parse(text: &str, file: &str) -> Result<Headphone, PresetError> {
     })
 }
 
-/// A curve as imported: its file name, the file's text (what the plugin state stores, so a
-/// session reopens with the same data) and the parsed curve.
-#[derive(Debug, Clone)]
-pub struct CustomCurve {
-    pub name: String,
-    pub text: String,
-    pub curve: Arc<ImpedanceCurve>,
-}
-
-#[derive(Debug, Default)]
-struct Inner {
-    generation: AtomicU64,
-    curve: Mutex<Option<CustomCurve>>,
-}
-
-/// Handle to the imported curve; clones share it. The audio thread calls only
-/// [`CustomLoad::generation`] (an atomic load); everything else locks and is for other threads.
-#[derive(Debug, Clone, Default)]
-pub struct CustomLoad(Arc<Inner>);
-
-impl CustomLoad {
-    /// Parse `text` (REW `.zma` or CSV, chosen by the name's extension) and, if it is valid,
-    /// make it the custom curve. On error nothing changes and the error names the file and
-    /// line.
-    pub fn import(&self, name: &str, text: &str) -> Result<(), LoadFileError> {
-        let curve = if name.to_ascii_lowercase().ends_with(".csv") {
-            crate::load::curve::parse_csv(text, name)?
-        } else {
-            crate::load::curve::parse_zma(text, name)?
-        };
-        self.store(CustomCurve {
-            name: name.to_owned(),
-            text: text.to_owned(),
-            curve: Arc::new(curve),
-        });
-        Ok(())
-    }
-
-    /// Read a file (REW `.zma`/`.txt` or `.csv`) and make it the custom curve; on error
-    /// nothing changes and the error names the file and line.
-    pub fn import_file(&self, path: &std::path::Path) -> Result<(), LoadFileError> {
-        // `parse_file` checks the size, the encoding and every line; the text it accepted
-        // is then read again to be kept verbatim for the plugin state.
-        let curve = crate::load::curve::parse_file(path)?;
-        let text = std::fs::read_to_string(path).unwrap_or_else(|_| curve.to_zma());
-        let name = path.file_name().map_or_else(
-            || path.display().to_string(),
-            |n| n.to_string_lossy().into_owned(),
-        );
-        self.store(CustomCurve {
-            name,
-            text,
-            curve: Arc::new(curve),
-        });
-        Ok(())
-    }
-
-    fn store(&self, curve: CustomCurve) {
-        let mut slot = self.0.curve.lock().unwrap_or_else(PoisonError::into_inner);
-        *slot = Some(curve);
-        self.0.generation.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Forget the curve.
-    pub fn clear(&self) {
-        let mut slot = self.0.curve.lock().unwrap_or_else(PoisonError::into_inner);
-        *slot = None;
-        self.0.generation.fetch_add(1, Ordering::AcqRel);
-    }
-
-    /// Changes whenever the curve does (0: never set). Lock-free; audio-thread safe.
-    pub fn generation(&self) -> u64 {
-        self.0.generation.load(Ordering::Acquire)
-    }
-
-    /// The current curve and its generation (locks: not on the audio thread).
-    pub fn get(&self) -> (u64, Option<CustomCurve>) {
-        let slot = self.0.curve.lock().unwrap_or_else(PoisonError::into_inner);
-        (self.generation(), slot.clone())
-    }
-}
-
-/// The catalogue in use, in slot order: the factory files of `presets/headphones/` (embedded
-/// at build time, see [`crate::presets`]), with the user's overrides and extras if
-/// [`crate::presets::install_user_presets`] installed any. Parsed on first use (allocates:
-/// call it off the audio thread; [`crate::Engine::prepare`] does). A broken built-in file
-/// is a build defect the tests catch, so it panics here.
-pub fn catalogue() -> &'static [Headphone] {
-    crate::presets::headphones()
-}
-
-/// The catalogue entry behind a `headphone` parameter index (`None` for "Resistive",
-/// "Custom (imported)" and unknown slots).
-pub fn by_index(index: usize) -> Option<&'static Headphone> {
-    catalogue().iter().find(|h| h.slot == index)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::params::HEADPHONE_LABELS;
+    use crate::presets::Catalogue;
+
+    fn catalogue() -> &'static [Headphone] {
+        Catalogue::factory().headphones()
+    }
+
+    fn by_index(slot: usize) -> Option<&'static Headphone> {
+        Catalogue::factory().headphone(crate::presets::HeadphoneSlot(slot))
+    }
 
     #[test]
     fn catalogue_matches_the_parameter_labels() {
