@@ -10,8 +10,8 @@
 //!   network as an IIR in the analog domain, or an imported curve as a FIR at the host
 //!   rate), built from `Settings` exactly as the plugin builds it.
 //!
-//! Requirements: K13 at 44.1 kHz, stereo, ≥ 150× realtime on one core (issue "DAC stage");
-//! the whole chain with amp and load at 44.1/48 kHz ≥ 100× (issue "Amp and load").
+//! Requirements: K13 at 44.1 kHz, stereo, ≥ 150× realtime on one core;
+//! the whole chain with amp and load at 44.1/48 kHz ≥ 100×.
 //!
 //! Before the Criterion runs, a summary table prints the realtime factor (seconds of stereo
 //! audio processed per second of wall-clock time; best of 7 short runs, so other load on a

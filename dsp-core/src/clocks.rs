@@ -108,3 +108,50 @@ impl Clocks {
         }
     }
 }
+
+/// A stage's state for each channel of its [`Clocks`], or for none: a stage a chain does
+/// not need (NOS has no chip filter, a device without a low-pass) holds no state and passes
+/// the block on.
+pub struct PerChannel<T>(Vec<T>);
+
+impl<T> PerChannel<T> {
+    /// `make(design)` for every channel; no state without a design. Allocates.
+    pub fn new<D: ?Sized>(design: Option<&D>, clocks: &Clocks, make: impl Fn(&D) -> T) -> Self {
+        Self(design.map_or_else(Vec::new, |d| {
+            (0..clocks.channels).map(|_| make(d)).collect()
+        }))
+    }
+
+    /// Channel `ch`'s state (`None` when the stage is not there).
+    #[inline]
+    pub fn get_mut(&mut self, ch: usize) -> Option<&mut T> {
+        self.0.get_mut(ch)
+    }
+
+    /// Run `f` on channel `ch`'s state, if the stage is there.
+    #[inline]
+    pub fn with(&mut self, ch: usize, f: impl FnOnce(&mut T)) {
+        if let Some(state) = self.0.get_mut(ch) {
+            f(state);
+        }
+    }
+
+    /// Every channel's state.
+    #[inline]
+    pub fn as_mut_slice(&mut self) -> &mut [T] {
+        &mut self.0
+    }
+
+    /// Reset every channel with `reset`.
+    pub fn reset(&mut self, reset: impl FnMut(&mut T)) {
+        self.0.iter_mut().for_each(reset);
+    }
+}
+
+/// What a stage that is not there does with a rate-changing block: `input` copied into
+/// `out`; returns the samples written.
+#[inline]
+pub fn pass_on(input: &[f32], out: &mut [f32]) -> usize {
+    out[..input.len()].copy_from_slice(input);
+    input.len()
+}

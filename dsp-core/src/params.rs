@@ -130,6 +130,24 @@ const fn labels<T: Choice>() -> &'static [&'static str] {
     T::LABELS
 }
 
+/// A row of a PEQ band's parameter.
+const fn band_row(
+    id: &'static str,
+    name: &'static str,
+    unit: &'static str,
+    kind: ParamKind,
+    description: &'static str,
+) -> ParamSpec {
+    ParamSpec {
+        id,
+        name,
+        unit,
+        kind,
+        group: "PEQ",
+        description,
+    }
+}
+
 /// The five parameters of each PEQ band, in table order.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum BandField {
@@ -175,51 +193,20 @@ macro_rules! param_table {
         pub const PARAMS: &[ParamSpec] = &[
             $( $spec, )+
             $(
-                ParamSpec {
-                    id: concat!("peq", $n, "_on"),
-                    name: concat!("Band ", $n),
-                    unit: "",
-                    kind: ParamKind::Bool { default: true },
-                    group: "PEQ",
-                    description: concat!("Band ", $n, " on or off."),
-                },
-                ParamSpec {
-                    id: concat!("peq", $n, "_type"),
-                    name: concat!("Band ", $n, " Type"),
-                    unit: "",
-                    kind: ParamKind::Enum { labels: labels::<FilterType>(), default: 0 },
-                    group: "PEQ",
-                    description: concat!("Band ", $n, " filter type (EqualizerAPO's names)."),
-                },
-                ParamSpec {
-                    id: concat!("peq", $n, "_freq_hz"),
-                    name: concat!("Band ", $n, " Freq"),
-                    unit: " Hz",
-                    kind: ParamKind::Float {
-                        min: 10.0,
-                        max: 24000.0,
-                        default: $freq_default,
-                        skew_center: Some(1000.0),
-                    },
-                    group: "PEQ",
-                    description: concat!("Band ", $n, " centre or corner frequency."),
-                },
-                ParamSpec {
-                    id: concat!("peq", $n, "_gain_db"),
-                    name: concat!("Band ", $n, " Gain"),
-                    unit: " dB",
-                    kind: ParamKind::Float { min: -30.0, max: 30.0, default: 0.0, skew_center: None },
-                    group: "PEQ",
-                    description: concat!("Band ", $n, " gain (peaks and shelves)."),
-                },
-                ParamSpec {
-                    id: concat!("peq", $n, "_q"),
-                    name: concat!("Band ", $n, " Q"),
-                    unit: "",
-                    kind: ParamKind::Float { min: 0.1, max: 40.0, default: 0.707, skew_center: Some(1.0) },
-                    group: "PEQ",
-                    description: concat!("Band ", $n, " quality factor."),
-                },
+                band_row(concat!("peq", $n, "_on"), concat!("Band ", $n), "",
+                    ParamKind::Bool { default: true }, concat!("Band ", $n, " on or off.")),
+                band_row(concat!("peq", $n, "_type"), concat!("Band ", $n, " Type"), "",
+                    ParamKind::Enum { labels: labels::<FilterType>(), default: 0 },
+                    concat!("Band ", $n, " filter type (EqualizerAPO's names).")),
+                band_row(concat!("peq", $n, "_freq_hz"), concat!("Band ", $n, " Freq"), " Hz",
+                    ParamKind::Float { min: 10.0, max: 24000.0, default: $freq_default, skew_center: Some(1000.0) },
+                    concat!("Band ", $n, " centre or corner frequency.")),
+                band_row(concat!("peq", $n, "_gain_db"), concat!("Band ", $n, " Gain"), " dB",
+                    ParamKind::Float { min: -30.0, max: 30.0, default: 0.0, skew_center: None },
+                    concat!("Band ", $n, " gain (peaks and shelves).")),
+                band_row(concat!("peq", $n, "_q"), concat!("Band ", $n, " Q"), "",
+                    ParamKind::Float { min: 0.1, max: 40.0, default: 0.707, skew_center: Some(1.0) },
+                    concat!("Band ", $n, " quality factor.")),
             )+
         ];
     };

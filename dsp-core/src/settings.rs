@@ -385,7 +385,7 @@ mod tests {
         assert!(!Settings::default().bypass);
     }
 
-    /// SPL awareness (issue "Amp and load"): the K7's hiss into the 122.5 dB/mW Andromeda
+    /// SPL awareness: the K7's hiss into the 122.5 dB/mW Andromeda
     /// is audible, into the 93 dB/mW E5000 it is not; more volume buys SPL dB for dB.
     #[test]
     fn spl_report_follows_the_headphone_and_volume() {

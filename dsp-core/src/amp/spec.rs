@@ -16,29 +16,17 @@ use std::f64::consts::SQRT_2;
 use super::volume::VolumeLaw;
 
 crate::choice! {
-    /// Which headphone output of the device is used.
+    /// Which headphone output of the device is used: single-ended (6.35 mm / 3.5 mm) or
+    /// balanced (4.4 mm, a bridged pair of amplifiers).
     #[derive(Default)]
-    pub enum Output {
-        /// Single-ended (6.35 mm / 3.5 mm).
-        #[default]
-        Se = "SE",
-        /// Balanced (4.4 mm): a bridged pair of amplifiers.
-        Bal = "BAL",
-    }
+    pub enum Output { #[default] Se = "SE", Bal = "BAL" }
 }
 
 crate::choice! {
-    /// The gain switch position asked for by the user.
+    /// The gain switch position asked for by the user. Devices with two steps map Medium
+    /// (see [`GainSteps`]); High is the one the published power figures are given for.
     #[derive(Default)]
-    pub enum GainStep {
-        /// Lowest gain.
-        Low = "Low",
-        /// Middle gain (devices with two steps map it, see [`GainSteps`]).
-        Medium = "Medium",
-        /// Highest gain: the one the published power figures are given for.
-        #[default]
-        High = "High",
-    }
+    pub enum GainStep { Low = "Low", Medium = "Medium", #[default] High = "High" }
 }
 
 /// Which gain steps a device really has; [`AmpSpec::effective`] maps the user's choice.

@@ -1,12 +1,12 @@
 //! The transparent decimator: analog domain (K·fs) back to the host rate fs.
 //!
-//! Requirements (issue "DAC stage"): flat within ±0.01 dB up to 0.4535·fs, and at least
+//! Requirements: flat within ±0.01 dB up to 0.4535·fs, and at least
 //! 120 dB rejection of everything that would alias into the audio band — content at
 //! f ≥ fs − 0.4535·fs = 0.5465·fs folds onto [0, 0.4535·fs], so the stopband starts there.
 //! Two versions: linear phase (latency (N−1)/2 at K·fs, made a whole number of host samples)
 //! and minimum phase (the same magnitude by cepstrum, low latency).
 
-use crate::clocks::{Clocks, MAX_CHANNELS};
+use crate::clocks::{pass_on, Clocks, PerChannel};
 use crate::filter::design::{design_lowpass, min_phase, LowpassSpec};
 use crate::filter::fir::Decimator as FirDecimator;
 
@@ -19,10 +19,7 @@ pub const REJECTION_DB: f64 = 120.0;
 
 crate::choice! {
     /// Phase of the decimator (`decimator` parameter).
-    pub enum DecimatorPhase {
-        Linear = "Linear phase",
-        Minimum = "Minimum phase",
-    }
+    pub enum DecimatorPhase { Linear = "Linear phase", Minimum = "Minimum phase" }
 }
 
 /// Taps of the decimation filter for factor `k` from host rate `host_rate`, at `k·host_rate`.
@@ -62,30 +59,30 @@ pub fn design(host_rate: f64, k: usize, phase: DecimatorPhase) -> Vec<f64> {
 /// The decimator of every channel: `K·n` analog samples to `n` host samples (a copy when
 /// K = 1).
 pub struct Decimator {
-    channels: Vec<FirDecimator>,
+    channels: PerChannel<FirDecimator>,
 }
 
 impl Decimator {
     /// `taps` from [`design`] at the analog rate of `clocks`; `None` when K = 1. Allocates.
     pub fn new(taps: Option<&[f64]>, clocks: &Clocks) -> Self {
         Self {
-            channels: taps.map_or_else(Vec::new, |h| {
-                (0..clocks.channels.min(MAX_CHANNELS))
-                    .map(|_| FirDecimator::new(h, clocks.k, clocks.analog_block()))
-                    .collect()
+            channels: PerChannel::new(taps, clocks, |h| {
+                FirDecimator::new(h, clocks.k, clocks.analog_block())
             }),
         }
     }
 
     pub fn reset(&mut self) {
-        self.channels.iter_mut().for_each(FirDecimator::reset);
+        self.channels.reset(FirDecimator::reset);
     }
 
     /// Channel `ch`: `analog` (K·n samples) into `out` (n samples). Never allocates.
     pub fn process(&mut self, ch: usize, analog: &[f32], out: &mut [f32]) {
         match self.channels.get_mut(ch) {
             Some(d) => d.process(analog, out),
-            None => out.copy_from_slice(analog),
+            None => {
+                pass_on(analog, out);
+            }
         }
     }
 }

@@ -3,7 +3,7 @@
 //! analog prototype exactly at `match_hz`, where its published figure is
 //! ([`BiquadCoefs::lowpass_matched`]); state in `f64` ([`Biquad`]).
 
-use crate::clocks::{Clocks, MAX_CHANNELS};
+use crate::clocks::{Clocks, PerChannel};
 use crate::filter::biquad::{Biquad, BiquadCoefs};
 use realfft::num_complex::Complex;
 
@@ -36,28 +36,24 @@ pub fn analog_lowpass_response(corner_hz: f64, q: f64, freq_hz: f64) -> Complex<
 
 /// The low-pass of every channel at the analog rate (nothing without one).
 pub struct Lowpass {
-    channels: Vec<Biquad>,
+    channels: PerChannel<Biquad>,
 }
 
 impl Lowpass {
     pub fn new(lowpass: Option<&AnalogLowpass>, clocks: &Clocks) -> Self {
+        let coefs = lowpass.map(|lp| lp.coefs(clocks.analog_rate));
         Self {
-            channels: lowpass.map_or_else(Vec::new, |lp| {
-                let coefs = lp.coefs(clocks.analog_rate);
-                vec![Biquad::new(coefs); clocks.channels.min(MAX_CHANNELS)]
-            }),
+            channels: PerChannel::new(coefs.as_ref(), clocks, |c| Biquad::new(*c)),
         }
     }
 
     pub fn reset(&mut self) {
-        self.channels.iter_mut().for_each(Biquad::reset);
+        self.channels.reset(Biquad::reset);
     }
 
     /// Channel `ch` in place. Never allocates.
     pub fn process(&mut self, ch: usize, block: &mut [f32]) {
-        if let Some(lp) = self.channels.get_mut(ch) {
-            lp.process(block);
-        }
+        self.channels.with(ch, |lp| lp.process(block));
     }
 }
 

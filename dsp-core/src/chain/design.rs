@@ -4,20 +4,21 @@
 //! (which measures the latency and the 1 kHz gain) share one.
 
 use crate::analog::decimator;
-use crate::chain::to_dac_rate::ToDacRateDesign;
+use crate::chain::to_dac_rate;
 use crate::chain::ChainConfig;
 use crate::clocks::{ChainLayout, Clocks};
-use crate::dac::hold::{HoldDesign, HOLD_HALF_WIDTH};
+use crate::dac::hold::{self, HOLD_HALF_WIDTH};
 use crate::dac::DacMode;
+use crate::filter::fractional::ResamplerDesign;
 use crate::load::{LoadConfig, LoadFir, LoadIir, ResolvedLoad};
 
 /// The designs of one chain (see the module docs).
 pub struct ChainDesign {
     pub clocks: Clocks,
-    pub to_dac_rate: Option<ToDacRateDesign>,
+    pub to_dac_rate: Option<ResamplerDesign>,
     /// The chip filter's taps at `M·fd` (`None` in NOS, or when M = 1).
     pub chip_filter: Option<Vec<f64>>,
-    pub hold: HoldDesign,
+    pub hold: ResamplerDesign,
     /// The decimator's taps at `K·fs` (`None` when K = 1).
     pub decimator: Option<Vec<f64>>,
     pub load: LoadDesign,
@@ -72,7 +73,7 @@ impl ChainDesign {
             config.dac.dac_rate_hz,
             config.dac.mode == DacMode::Os,
         );
-        let to_dac_rate = ToDacRateDesign::new(&clocks);
+        let to_dac_rate = to_dac_rate::design(&clocks);
         let chip_filter =
             (clocks.m > 1).then(|| config.dac.os_filter.design(clocks.dac_rate, clocks.m));
         let decimator =
@@ -84,7 +85,7 @@ impl ChainDesign {
             decimator.as_deref(),
         );
         Self {
-            hold: HoldDesign::new(config.dac.hold, &clocks, hold_delay),
+            hold: hold::design(config.dac.hold, &clocks, hold_delay),
             load: LoadDesign::new(config.load.as_ref(), &clocks),
             clocks,
             to_dac_rate,
@@ -100,17 +101,17 @@ impl ChainDesign {
 /// samples — for linear-phase chains the impulse peak then falls exactly on a sample.
 fn hold_delay(
     clocks: &Clocks,
-    to_dac_rate: Option<&ToDacRateDesign>,
+    to_dac_rate: Option<&ResamplerDesign>,
     chip_filter: Option<&[f64]>,
     decimator: Option<&[f64]>,
 ) -> f64 {
     // Converter samples per host sample.
     let rho = clocks.conv_rate / clocks.host_rate;
-    let to_dac_lag = to_dac_rate.map_or(0.0, |d| d.delay() + 1.0);
+    let to_dac_lag = to_dac_rate.map_or(0.0, |d| d.delay + 1.0);
     let mut delay = HOLD_HALF_WIDTH as f64 + 2.0 + rho * to_dac_lag;
     let chip_delay = chip_filter.map_or(0.0, |h| (h.len() - 1) as f64 / 2.0) / rho;
     let decimator_delay = decimator.map_or(0.0, |h| (h.len() - 1) as f64 / 2.0 / clocks.k as f64);
-    let to_dac_delay = to_dac_rate.map_or(0.0, ToDacRateDesign::delay);
+    let to_dac_delay = to_dac_rate.map_or(0.0, |d| d.delay);
     let total = to_dac_delay + chip_delay + delay / rho + decimator_delay;
     let frac = total - total.floor();
     if frac > 1e-9 {

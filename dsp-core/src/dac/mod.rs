@@ -23,23 +23,15 @@ use r2r::LadderConfig;
 
 crate::choice! {
     /// OS (the chip's filter reconstructs) or NOS (the converter holds each sample).
-    pub enum DacMode {
-        Os = "OS",
-        Nos = "NOS",
-    }
+    pub enum DacMode { Os = "OS", Nos = "NOS" }
 }
 
 crate::choice! {
     /// The rate the DAC runs at: the host's, or a fixed one (the input is converted to it
     /// first, as if the material were at that rate).
     pub enum DacRate {
-        Host = "Host",
-        R44k1 = "44.1 kHz",
-        R48k = "48 kHz",
-        R88k2 = "88.2 kHz",
-        R96k = "96 kHz",
-        R176k4 = "176.4 kHz",
-        R192k = "192 kHz",
+        Host = "Host", R44k1 = "44.1 kHz", R48k = "48 kHz", R88k2 = "88.2 kHz",
+        R96k = "96 kHz", R176k4 = "176.4 kHz", R192k = "192 kHz",
     }
 }
 

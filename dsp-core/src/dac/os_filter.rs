@@ -32,22 +32,18 @@
 //!   ≥ 140 dB from 0.5 fs (nothing images or aliases), linear and minimum phase.
 
 use crate::choice::Choice;
-use crate::clocks::{Clocks, MAX_CHANNELS};
+use crate::clocks::{pass_on, Clocks, PerChannel};
 use crate::filter::design::{design_lowpass, lowpass_kaiser, magnitude_db, min_phase, LowpassSpec};
 use crate::filter::fir::PolyphaseInterpolator;
 
 crate::choice! {
     /// The chip's oversampling filters.
     pub enum OsFilter {
-        Ak4493Sharp = "AK4493 Sharp",
-        Ak4493Slow = "AK4493 Slow",
+        Ak4493Sharp = "AK4493 Sharp", Ak4493Slow = "AK4493 Slow",
         Ak4493ShortDelaySharp = "AK4493 Short-delay sharp",
-        Ak4493ShortDelaySlow = "AK4493 Short-delay slow",
-        Ak4493SuperSlow = "AK4493 Super slow",
-        Ak4493LowDispersion = "AK4493 Low-dispersion short delay",
-        R2rOs = "R2R OS (K13/K11)",
-        ReferenceLinear = "Reference linear phase",
-        ReferenceMinimum = "Reference minimum phase",
+        Ak4493ShortDelaySlow = "AK4493 Short-delay slow", Ak4493SuperSlow = "AK4493 Super slow",
+        Ak4493LowDispersion = "AK4493 Low-dispersion short delay", R2rOs = "R2R OS (K13/K11)",
+        ReferenceLinear = "Reference linear phase", ReferenceMinimum = "Reference minimum phase",
     }
 }
 
@@ -295,28 +291,23 @@ fn shaped(taps: usize, f: Figures, fs: f64, rate: f64) -> Vec<f64> {
 /// The chip filter of every channel: in OS mode it oversamples the DAC-rate codes by `M`
 /// (zero-stuffing and the filter, one polyphase FIR); in NOS it passes them on.
 pub struct ChipFilter {
-    channels: Vec<PolyphaseInterpolator>,
+    channels: PerChannel<PolyphaseInterpolator>,
     m: usize,
 }
 
 impl ChipFilter {
     /// `taps` (designed at `M·fd` by [`OsFilter::design`]; `None` in NOS). Allocates.
     pub fn new(taps: Option<&[f64]>, clocks: &Clocks) -> Self {
-        let m = clocks.m;
         Self {
-            channels: taps.map_or_else(Vec::new, |h| {
-                (0..clocks.channels.min(MAX_CHANNELS))
-                    .map(|_| PolyphaseInterpolator::new(h, m, clocks.dac_block))
-                    .collect()
+            channels: PerChannel::new(taps, clocks, |h| {
+                PolyphaseInterpolator::new(h, clocks.m, clocks.dac_block)
             }),
-            m,
+            m: clocks.m,
         }
     }
 
     pub fn reset(&mut self) {
-        self.channels
-            .iter_mut()
-            .for_each(PolyphaseInterpolator::reset);
+        self.channels.reset(PolyphaseInterpolator::reset);
     }
 
     /// Channel `ch`'s codes at the DAC rate into `out` at the converter rate; returns the
@@ -328,10 +319,7 @@ impl ChipFilter {
                 os.process(input, &mut out[..n]);
                 n
             }
-            None => {
-                out[..input.len()].copy_from_slice(input);
-                input.len()
-            }
+            None => pass_on(input, out),
         }
     }
 }

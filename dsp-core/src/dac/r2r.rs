@@ -33,19 +33,14 @@ use crate::filter::fir::Kernel;
 crate::choice! {
     /// How codes drive the ladder(s).
     pub enum Coding {
-        OffsetBinary = "Offset binary",
-        SignMagnitude = "Sign-magnitude",
+        OffsetBinary = "Offset binary", SignMagnitude = "Sign-magnitude",
         Complementary = "Complementary",
     }
 }
 
 crate::choice! {
     /// The resolutions a user's ladder offers (`r2r_bits`).
-    pub enum LadderBits {
-        B16 = "16 bit",
-        B20 = "20 bit",
-        B24 = "24 bit",
-    }
+    pub enum LadderBits { B16 = "16 bit", B20 = "20 bit", B24 = "24 bit" }
 }
 
 impl LadderBits {

@@ -101,6 +101,28 @@ pub fn sinc_kernel(cutoff: f64, half_width: usize, beta: f64) -> impl Fn(f64) ->
     }
 }
 
+/// What a [`FractionalResampler`] is built from (designed once, shared by every channel
+/// and every chain built from it): its kernel table, its step (input samples per output
+/// sample) and its delay (input samples).
+#[derive(Debug, Clone)]
+pub struct ResamplerDesign {
+    pub table: std::sync::Arc<KernelTable>,
+    pub step: f64,
+    pub delay: f64,
+}
+
+impl ResamplerDesign {
+    /// A resampler of this design for input blocks of up to `max_input_block` (allocates).
+    pub fn build(&self, max_input_block: usize) -> FractionalResampler {
+        FractionalResampler::new(
+            (*self.table).clone(),
+            self.step,
+            self.delay,
+            max_input_block,
+        )
+    }
+}
+
 /// A continuous kernel sampled into `phases + 1` rows of `2·half_width` taps (padded to a
 /// multiple of [`LANES`]).
 #[derive(Debug, Clone)]

@@ -50,7 +50,7 @@ use realfft::RealFftPlanner;
 
 use super::iir::sanitize_z_out;
 use super::{divider, Complex64, ImpedanceCurve};
-use crate::clocks::{Clocks, MAX_CHANNELS};
+use crate::clocks::{Clocks, PerChannel};
 
 /// Shortest FIR (a flat load needs no more).
 pub const MIN_TAPS: usize = 64;
@@ -245,7 +245,7 @@ fn normalise_at_1khz(mut taps: Vec<f64>, curve: &ImpedanceCurve, z_out: f64, fs:
 /// A measured curve's divider for every channel, at the host rate (nothing for an
 /// identity divider).
 pub struct LoadCurve {
-    channels: Vec<LoadFir>,
+    channels: PerChannel<LoadFir>,
 }
 
 impl LoadCurve {
@@ -253,21 +253,17 @@ impl LoadCurve {
     /// every channel.
     pub fn new(design: Option<&LoadFir>, clocks: &Clocks) -> Self {
         Self {
-            channels: design.map_or_else(Vec::new, |fir| {
-                vec![fir.clone(); clocks.channels.min(MAX_CHANNELS)]
-            }),
+            channels: PerChannel::new(design, clocks, LoadFir::clone),
         }
     }
 
     pub fn reset(&mut self) {
-        self.channels.iter_mut().for_each(LoadFir::reset);
+        self.channels.reset(LoadFir::reset);
     }
 
     /// Channel `ch` in place. Never allocates.
     pub fn process(&mut self, ch: usize, block: &mut [f32]) {
-        if let Some(fir) = self.channels.get_mut(ch) {
-            fir.process(block);
-        }
+        self.channels.with(ch, |fir| fir.process(block));
     }
 }
 

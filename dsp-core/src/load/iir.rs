@@ -58,7 +58,7 @@
 use super::network::{poly_add, Network};
 use super::roots::{roots, split_conjugates};
 use super::{divider, Complex64};
-use crate::clocks::{Clocks, MAX_CHANNELS};
+use crate::clocks::{Clocks, PerChannel};
 use crate::filter::biquad::{tdf2, BiquadCoefs, LaneCoefs};
 use std::f64::consts::TAU;
 use wide::f64x2;
@@ -646,7 +646,7 @@ impl LoadIir {
 /// The load network's divider for every channel, at the analog rate: one [`LoadIir`] per
 /// channel, two channels run in one pair of lanes (nothing for an identity divider).
 pub struct LoadNetwork {
-    channels: Vec<LoadIir>,
+    channels: PerChannel<LoadIir>,
 }
 
 impl LoadNetwork {
@@ -654,26 +654,23 @@ impl LoadNetwork {
     /// copied into every channel.
     pub fn new(design: Option<&LoadIir>, clocks: &Clocks) -> Self {
         Self {
-            channels: design.map_or_else(Vec::new, |iir| {
-                vec![iir.clone(); clocks.channels.min(MAX_CHANNELS)]
-            }),
+            channels: PerChannel::new(design, clocks, LoadIir::clone),
         }
     }
 
     pub fn reset(&mut self) {
-        self.channels.iter_mut().for_each(LoadIir::reset);
+        self.channels.reset(LoadIir::reset);
     }
 
     /// Every channel of `analog` in place (the first `len` samples), both in one pass when
     /// there are two. Never allocates.
     pub fn process(&mut self, analog: &mut [Vec<f32>], len: usize) {
-        if analog.len() == 2 && self.channels.len() == 2 {
-            let (a, b) = self.channels.split_at_mut(1);
-            let (l, r) = analog.split_at_mut(1);
-            a[0].process_pair(&mut b[0], &mut l[0][..len], &mut r[0][..len]);
+        let channels = self.channels.as_mut_slice();
+        if let ([left, right], [l, r]) = (&mut *channels, &mut *analog) {
+            left.process_pair(right, &mut l[..len], &mut r[..len]);
             return;
         }
-        for (iir, buf) in self.channels.iter_mut().zip(analog.iter_mut()) {
+        for (iir, buf) in channels.iter_mut().zip(analog.iter_mut()) {
             iir.process(&mut buf[..len]);
         }
     }

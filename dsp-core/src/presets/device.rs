@@ -148,30 +148,21 @@ pub struct ReviewerWords {
 }
 
 crate::choice! {
-    /// What a published figure is, and so how it is measured ([`crate::measure`]).
+    /// What a published figure is, and so how it is measured ([`crate::measure`]):
+    /// `thd_n`, THD+N of a 1 kHz sine at `level_dbfs` into `load_ohms`; `fr_deviation`, the
+    /// largest deviation re 1 kHz of the response from `from_hz` to `to_hz`; `fr_at`, the
+    /// response at `freq_hz` re 1 kHz; `noise`, the A-weighted noise floor across
+    /// `load_ohms`, silence in; `max_output`, the largest 1 kHz output into `load_ohms`
+    /// before THD+N reaches 1 %.
     pub enum Figure {
-        /// THD+N of a 1 kHz sine at `level_dbfs` into `load_ohms`.
-        ThdN = "thd_n",
-        /// Largest deviation re 1 kHz of the response from `from_hz` to `to_hz`.
-        FrDeviation = "fr_deviation",
-        /// The response at `freq_hz` re 1 kHz.
-        FrAt = "fr_at",
-        /// A-weighted noise floor across `load_ohms`, silence in.
-        Noise = "noise",
-        /// Largest 1 kHz output into `load_ohms` before THD+N reaches 1 %.
+        ThdN = "thd_n", FrDeviation = "fr_deviation", FrAt = "fr_at", Noise = "noise",
         MaxOutput = "max_output",
     }
 }
 
 crate::choice! {
     /// The unit a published figure is written in.
-    pub enum Unit {
-        Percent = "%",
-        Db = "dB",
-        MicrovoltsA = "uV",
-        Vrms = "Vrms",
-        Milliwatts = "mW",
-    }
+    pub enum Unit { Percent = "%", Db = "dB", MicrovoltsA = "uV", Vrms = "Vrms", Milliwatts = "mW" }
 }
 
 /// The conditions of a published figure (see the module docs for the defaults).
@@ -257,18 +248,8 @@ struct PublishedFile {
     condition: Option<Spanned<ConditionFile>>,
 }
 
-#[derive(Deserialize, Default)]
-#[serde(deny_unknown_fields)]
-struct ConditionFile {
-    output: Option<Spanned<String>>,
-    gain: Option<Spanned<String>>,
-    rate_hz: Option<Spanned<f64>>,
-    load_ohms: Option<Spanned<f64>>,
-    level_dbfs: Option<Spanned<f64>>,
-    freq_hz: Option<Spanned<f64>>,
-    from_hz: Option<Spanned<f64>>,
-    to_hz: Option<Spanned<f64>>,
-}
+/// A `[[published]]` row's `condition`: its keys are checked against the figure.
+type ConditionFile = std::collections::BTreeMap<String, Spanned<toml::Value>>;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -796,37 +777,53 @@ fn published(
         Figure::ThdN => &["output", "gain", "rate_hz", "load_ohms", "level_dbfs"],
         Figure::FrDeviation => &["output", "rate_hz", "load_ohms", "from_hz", "to_hz"],
         Figure::FrAt => &["output", "rate_hz", "load_ohms", "freq_hz"],
-        Figure::Noise => &["output", "gain", "rate_hz", "load_ohms"],
-        Figure::MaxOutput => &["output", "gain", "rate_hz", "load_ohms"],
+        Figure::Noise | Figure::MaxOutput => &["output", "gain", "rate_hz", "load_ohms"],
     };
-    let present: [(&str, Option<std::ops::Range<usize>>); 8] = [
-        ("output", cond.output.as_ref().map(Spanned::span)),
-        ("gain", cond.gain.as_ref().map(Spanned::span)),
-        ("rate_hz", cond.rate_hz.as_ref().map(Spanned::span)),
-        ("load_ohms", cond.load_ohms.as_ref().map(Spanned::span)),
-        ("level_dbfs", cond.level_dbfs.as_ref().map(Spanned::span)),
-        ("freq_hz", cond.freq_hz.as_ref().map(Spanned::span)),
-        ("from_hz", cond.from_hz.as_ref().map(Spanned::span)),
-        ("to_hz", cond.to_hz.as_ref().map(Spanned::span)),
-    ];
-    for (key, span) in present {
-        if let (Some(span), false) = (span, reads.contains(&key)) {
-            return Err(c.fail(
-                span,
-                format!(
-                    "`condition.{key}` does not apply to figure = {:?}",
-                    figure.label()
-                ),
-            ));
-        }
+    if let Some((key, v)) = cond.iter().find(|(k, _)| !reads.contains(&k.as_str())) {
+        return Err(c.fail(
+            v.span(),
+            format!(
+                "`condition.{key}` does not apply to figure = {:?} (it reads {})",
+                figure.label(),
+                reads.join(", ")
+            ),
+        ));
     }
-    let output = match &cond.output {
+    // A number key (integers read as numbers), range-checked.
+    let opt = |key: &str, lo: f64, hi: f64| -> Result<Option<f64>, PresetError> {
+        let Some(v) = cond.get(key) else {
+            return Ok(None);
+        };
+        let x = match v.get_ref() {
+            toml::Value::Float(x) => *x,
+            toml::Value::Integer(n) => *n as f64,
+            _ => return Err(c.fail(v.span(), format!("`condition.{key}` must be a number"))),
+        };
+        c.num(
+            &Spanned::new(v.span(), x),
+            &format!("condition.{key}"),
+            lo,
+            hi,
+        )
+        .map(Some)
+    };
+    // A label key.
+    let label = |key: &str| -> Result<Option<Spanned<String>>, PresetError> {
+        let Some(v) = cond.get(key) else {
+            return Ok(None);
+        };
+        match v.get_ref() {
+            toml::Value::String(text) => Ok(Some(Spanned::new(v.span(), text.clone()))),
+            _ => Err(c.fail(v.span(), format!("`condition.{key}` must be a string"))),
+        }
+    };
+    let output_label = label("output")?;
+    let output = match &output_label {
         Some(o) => c.choice::<Output>(o, "condition.output")?,
         None => Output::Se,
     };
     if output == Output::Bal && !has_balanced {
-        let span = cond
-            .output
+        let span = output_label
             .as_ref()
             .map_or(cond_span.clone(), Spanned::span);
         return Err(c.fail(
@@ -834,10 +831,11 @@ fn published(
             "condition.output = \"BAL\" but the device has no [amp.bal]",
         ));
     }
-    let opt = |v: &Option<Spanned<f64>>, key: &str, lo: f64, hi: f64| {
-        c.opt_num(v, &format!("condition.{key}"), lo, hi)
+    let gain = match label("gain")? {
+        Some(g) => c.choice::<GainStep>(&g, "condition.gain")?,
+        None => GainStep::High,
     };
-    let load_ohms = match (opt(&cond.load_ohms, "load_ohms", 0.1, 100_000.0)?, figure) {
+    let load_ohms = match (opt("load_ohms", 0.1, 100_000.0)?, figure) {
         (Some(r), _) => r,
         (None, Figure::MaxOutput) => {
             return Err(c.fail(cond_span, "a max_output figure needs `condition.load_ohms`"));
@@ -845,18 +843,18 @@ fn published(
         (None, Figure::Noise) => 600.0,
         (None, _) => 32.0,
     };
-    let freq_hz = match (opt(&cond.freq_hz, "freq_hz", 1.0, 400_000.0)?, figure) {
+    let freq_hz = match (opt("freq_hz", 1.0, 400_000.0)?, figure) {
         (Some(f), _) => f,
         (None, Figure::FrAt) => {
             return Err(c.fail(cond_span, "an fr_at figure needs `condition.freq_hz`"));
         }
         (None, _) => 1000.0,
     };
-    let rate_hz = opt(&cond.rate_hz, "rate_hz", 8_000.0, 768_000.0)?.unwrap_or(48_000.0);
-    let from_hz = opt(&cond.from_hz, "from_hz", 1.0, 400_000.0)?.unwrap_or(20.0);
-    let to_hz = opt(&cond.to_hz, "to_hz", 1.0, 400_000.0)?.unwrap_or(20_000.0);
+    let rate_hz = opt("rate_hz", 8_000.0, 768_000.0)?.unwrap_or(48_000.0);
+    let from_hz = opt("from_hz", 1.0, 400_000.0)?.unwrap_or(20.0);
+    let to_hz = opt("to_hz", 1.0, 400_000.0)?.unwrap_or(20_000.0);
     if from_hz >= to_hz {
-        let span = cond.to_hz.as_ref().map_or(cond_span.clone(), Spanned::span);
+        let span = cond.get("to_hz").map_or(cond_span.clone(), Spanned::span);
         return Err(c.fail(span, "`condition.from_hz` must be below `to_hz`"));
     }
     let nyquist = 0.5 * rate_hz;
@@ -879,14 +877,10 @@ fn published(
         estimate: raw.estimate,
         condition: Condition {
             output,
-            gain: match &cond.gain {
-                Some(g) => c.choice::<GainStep>(g, "condition.gain")?,
-                None => GainStep::High,
-            },
+            gain,
             rate_hz,
             load_ohms,
-            level_dbfs: opt(&cond.level_dbfs, "level_dbfs", -150.0, 12.0)?
-                .unwrap_or(-6.020_599_913_279_624),
+            level_dbfs: opt("level_dbfs", -150.0, 12.0)?.unwrap_or(-6.020_599_913_279_624),
             freq_hz,
             from_hz,
             to_hz,

@@ -599,62 +599,53 @@ fn slot_span(text: &str) -> Range<usize> {
 /// not for the audio thread.
 pub fn load_user_presets(dir: &Path) -> (Vec<DeviceVoicing>, Vec<Headphone>, Vec<PresetError>) {
     let mut errors = Vec::new();
-
-    let factory: Vec<(&str, usize)> = Catalogue::factory()
-        .devices()
-        .iter()
-        .map(|d| (d.name.as_str(), d.slot))
-        .collect();
-    let mut taken = Vec::new();
-    let mut devices = Vec::new();
-    for path in toml_files(&dir.join("devices")) {
-        let result = read_preset_file(&path).and_then(|text| {
-            let file = path.display().to_string();
-            let preset = parse_device(&text, &file)?;
-            let checker = Checker::new(&text, &file);
-            check_user_slot(
-                &checker,
-                &preset.name,
-                preset.slot,
-                &factory,
-                &[],
-                &mut taken,
-            )?;
-            Ok(preset)
-        });
-        match result {
-            Ok(p) => devices.push(p),
-            Err(e) => errors.push(e),
-        }
-    }
-
-    let factory: Vec<(&str, usize)> = Catalogue::factory()
-        .headphones()
-        .iter()
-        .map(|h| (h.name.as_str(), h.slot))
-        .collect();
-    let reserved = [HeadphoneSlot::RESISTIVE.0, HeadphoneSlot::CUSTOM.0];
-    let mut taken = Vec::new();
-    let mut headphones = Vec::new();
-    for path in toml_files(&dir.join("headphones")) {
-        let result = read_preset_file(&path).and_then(|text| {
-            let file = path.display().to_string();
-            let preset = headphone::parse(&text, &file)?;
-            let checker = Checker::new(&text, &file);
-            check_user_slot(
-                &checker,
-                &preset.name,
-                preset.slot,
-                &factory,
-                &reserved,
-                &mut taken,
-            )?;
-            Ok(preset)
-        });
-        match result {
-            Ok(p) => headphones.push(p),
-            Err(e) => errors.push(e),
-        }
-    }
+    let factory = Catalogue::factory();
+    let devices = load_kind(
+        &dir.join("devices"),
+        parse_device,
+        |d: &DeviceVoicing| (d.name.as_str(), d.slot),
+        factory.devices(),
+        &[],
+        &mut errors,
+    );
+    let headphones = load_kind(
+        &dir.join("headphones"),
+        headphone::parse,
+        |h: &Headphone| (h.name.as_str(), h.slot),
+        factory.headphones(),
+        &[HeadphoneSlot::RESISTIVE.0, HeadphoneSlot::CUSTOM.0],
+        &mut errors,
+    );
     (devices, headphones, errors)
+}
+
+/// The `*.toml` files of one kind in `folder`, each parsed with `parse` and its name and
+/// slot checked against `factory` (by `key`), the `reserved` slots and the files before it;
+/// a bad file goes to `errors` and is skipped.
+fn load_kind<T>(
+    folder: &Path,
+    parse: impl Fn(&str, &str) -> Result<T, PresetError>,
+    key: impl Fn(&T) -> (&str, usize),
+    factory: &[T],
+    reserved: &[usize],
+    errors: &mut Vec<PresetError>,
+) -> Vec<T> {
+    let factory: Vec<(&str, usize)> = factory.iter().map(&key).collect();
+    let mut taken = Vec::new();
+    let mut presets = Vec::new();
+    for path in toml_files(folder) {
+        let result = read_preset_file(&path).and_then(|text| {
+            let file = path.display().to_string();
+            let preset = parse(&text, &file)?;
+            let (name, slot) = key(&preset);
+            let checker = Checker::new(&text, &file);
+            check_user_slot(&checker, name, slot, &factory, reserved, &mut taken)?;
+            Ok(preset)
+        });
+        match result {
+            Ok(p) => presets.push(p),
+            Err(e) => errors.push(e),
+        }
+    }
+    presets
 }

@@ -355,7 +355,7 @@ fn load_panel_searches_selects_and_warns() {
         .position(|l| *l == "Campfire Andromeda 2020")
         .unwrap();
     assert_eq!(f.get(ParamId::Headphone) as usize, andromeda);
-    // The K7's hiss into a 122.5 dB/mW IEM is audible (issue 4: +28 dB SPL(A) at low gain).
+    // The K7's hiss into a 122.5 dB/mW IEM is audible (+28 dB SPL(A) at low gain).
     harness.get_by_label_contains("Audible hiss");
 }
 
