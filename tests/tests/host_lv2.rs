@@ -13,6 +13,8 @@ use sourcery_tests::{
 };
 
 const RATE: u32 = 48_000;
+/// The `device` control value of the transparent reference.
+const IDEAL: f32 = sourcery_dsp::presets::DeviceSlot::IDEAL.0 as f32;
 
 /// The bundle, when lilv-utils and the bundle are both available.
 fn lv2_bundle() -> Option<PathBuf> {
@@ -421,7 +423,7 @@ fn lv2_headphone_presets_set_the_headphone_and_its_peq() {
     // The Ideal device, so that the two runs differ by the PEQ alone (the K13's ladder and
     // hiss would add their own few hundredths of a dB).
     let mut controls: Vec<(&str, f32)> = ports.iter().map(|(s, v)| (s.as_str(), *v)).collect();
-    controls.push(("device", 1.0));
+    controls.push(("device", IDEAL));
     let with = tilt(
         &lv2apply(
             &bundle,
@@ -440,7 +442,7 @@ fn lv2_headphone_presets_set_the_headphone_and_its_peq() {
             &[
                 ("headphone", hd600 as f32),
                 ("peq_on", 0.0),
-                ("device", 1.0),
+                ("device", IDEAL),
             ],
         )[0],
     );
