@@ -6,7 +6,10 @@
 //! Two versions: linear phase (latency (N−1)/2 at K·fs, made a whole number of host samples)
 //! and minimum phase (the same magnitude by cepstrum, low latency).
 
+use std::sync::Arc;
+
 use crate::clocks::{pass_on, Clocks, PerChannel};
+use crate::filter::cache::DesignCache;
 use crate::filter::design::{design_lowpass, min_phase, LowpassSpec};
 use crate::filter::fir::Decimator as FirDecimator;
 
@@ -20,6 +23,14 @@ pub const REJECTION_DB: f64 = 120.0;
 crate::choice! {
     /// Phase of the decimator (`decimator` parameter).
     pub enum DecimatorPhase { Linear = "Linear phase", Minimum = "Minimum phase" }
+}
+
+/// [`design`], designed once per process ([`DesignCache`]) and shared.
+pub fn taps(host_rate: f64, k: usize, phase: DecimatorPhase) -> Arc<Vec<f64>> {
+    static TAPS: DesignCache<(u64, usize, DecimatorPhase), Vec<f64>> = DesignCache::new();
+    TAPS.get((host_rate.to_bits(), k, phase), || {
+        design(host_rate, k, phase)
+    })
 }
 
 /// Taps of the decimation filter for factor `k` from host rate `host_rate`, at `k·host_rate`.

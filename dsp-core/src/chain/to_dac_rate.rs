@@ -7,6 +7,7 @@
 use std::sync::Arc;
 
 use crate::clocks::{pass_on, Clocks, PerChannel};
+use crate::filter::cache::DesignCache;
 use crate::filter::design::{kaiser_beta, kaiser_taps};
 use crate::filter::fractional::{sinc_kernel, FractionalResampler, KernelTable, ResamplerDesign};
 
@@ -18,17 +19,31 @@ const PHASES: usize = 2048;
 /// The converter's design: `None` when the DAC runs at the host rate. Its delay, in host
 /// samples, is the kernel's half width.
 pub fn design(clocks: &Clocks) -> Option<ResamplerDesign> {
+    static DESIGNS: DesignCache<(u64, u64), ResamplerDesign> = DesignCache::new();
     if !clocks.converts_rate() {
         return None;
     }
     let (host, dac) = (clocks.host_rate, clocks.dac_rate);
+    Some(
+        (*DESIGNS.get((host.to_bits(), dac.to_bits()), || {
+            design_uncached(host, dac)
+        }))
+        .clone(),
+    )
+}
+
+/// Half width (host samples) of the converter's kernel from `host` to `dac` Hz: its delay.
+pub fn half_width(host: f64, dac: f64) -> usize {
     let lower = dac.min(host);
-    let cutoff = 0.5 * lower / host;
     let transition = (1.0 - 2.0 * 0.4535) * lower / host;
-    let taps = kaiser_taps(TO_DAC_REJECTION_DB, transition, 1.0);
-    let half_width = taps.div_ceil(2) + 1;
+    kaiser_taps(TO_DAC_REJECTION_DB, transition, 1.0).div_ceil(2) + 1
+}
+
+fn design_uncached(host: f64, dac: f64) -> ResamplerDesign {
+    let cutoff = 0.5 * dac.min(host) / host;
+    let half_width = half_width(host, dac);
     let beta = kaiser_beta(TO_DAC_REJECTION_DB);
-    Some(ResamplerDesign {
+    ResamplerDesign {
         table: Arc::new(KernelTable::new(
             sinc_kernel(cutoff, half_width, beta),
             half_width,
@@ -36,7 +51,7 @@ pub fn design(clocks: &Clocks) -> Option<ResamplerDesign> {
         )),
         step: host / dac,
         delay: half_width as f64,
-    })
+    }
 }
 
 /// Host rate → DAC rate for every channel, or a copy when the two are the same.

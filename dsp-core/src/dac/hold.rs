@@ -6,11 +6,10 @@
 //! Without a hold (the "Ideal" reference) the same resampler interpolates the converter's
 //! samples into F with a plain band-limited sinc: no droop, no images.
 
-use std::sync::Arc;
-
 use crate::clocks::{Clocks, PerChannel};
+use crate::filter::cache::DesignCache;
 use crate::filter::fractional::{
-    hold_kernel, sinc_kernel, FractionalResampler, KernelTable, ResamplerDesign,
+    hold_table, sinc_kernel, FractionalResampler, KernelTable, ResamplerDesign,
 };
 
 /// Half width of the hold kernel, in converter samples.
@@ -23,24 +22,27 @@ const HOLD_PHASES: usize = 1024;
 /// least the kernel's half width; the chain lengthens it so that its linear-phase delays
 /// sum to a whole number of host samples).
 pub fn design(hold: bool, clocks: &Clocks, delay: f64) -> ResamplerDesign {
+    static TABLES: DesignCache<(bool, u64), KernelTable> = DesignCache::new();
     let cutoff = 0.5 * clocks.analog_rate / clocks.conv_rate;
-    let table = if hold {
-        KernelTable::new(
-            hold_kernel(cutoff, HOLD_HALF_WIDTH, 8.0),
-            HOLD_HALF_WIDTH,
-            HOLD_PHASES,
-        )
+    let table = TABLES.get((hold, cutoff.to_bits()), || kernel_table(hold, cutoff));
+    ResamplerDesign {
+        table,
+        step: clocks.conv_rate / clocks.analog_rate,
+        delay,
+    }
+}
+
+/// The hold's kernel (or a plain interpolation's) for a cutoff in cycles per converter
+/// sample.
+fn kernel_table(hold: bool, cutoff: f64) -> KernelTable {
+    if hold {
+        hold_table(cutoff, HOLD_HALF_WIDTH, 8.0, HOLD_PHASES)
     } else {
         KernelTable::new(
             sinc_kernel(cutoff.min(0.5), HOLD_HALF_WIDTH, 10.0),
             HOLD_HALF_WIDTH,
             HOLD_PHASES,
         )
-    };
-    ResamplerDesign {
-        table: Arc::new(table),
-        step: clocks.conv_rate / clocks.analog_rate,
-        delay,
     }
 }
 

@@ -31,8 +31,11 @@
 //! - **Reference linear phase / minimum phase** — not devices: ±0.001 dB to 0.4535 fs,
 //!   ≥ 140 dB from 0.5 fs (nothing images or aliases), linear and minimum phase.
 
+use std::sync::Arc;
+
 use crate::choice::Choice;
 use crate::clocks::{pass_on, Clocks, PerChannel};
+use crate::filter::cache::DesignCache;
 use crate::filter::design::{design_lowpass, lowpass_kaiser, magnitude_db, min_phase, LowpassSpec};
 use crate::filter::fir::PolyphaseInterpolator;
 
@@ -190,6 +193,12 @@ impl OsFilter {
                 ..ReferenceLinear.figures()
             },
         }
+    }
+
+    /// [`OsFilter::design`], designed once per process ([`DesignCache`]) and shared.
+    pub fn taps(self, fs: f64, factor: usize) -> Arc<Vec<f64>> {
+        static TAPS: DesignCache<(OsFilter, u64, usize), Vec<f64>> = DesignCache::new();
+        TAPS.get((self, fs.to_bits(), factor), || self.design(fs, factor))
     }
 
     /// Design the filter for oversampling `factor`× a DAC rate of `fs` Hz: taps at

@@ -13,6 +13,7 @@
 //!   ratio from a tabulated kernel (the hold, the conversion to the DAC rate).
 
 pub mod biquad;
+pub mod cache;
 pub mod design;
 pub mod fir;
 pub mod fractional;
