@@ -21,8 +21,10 @@
 //! [`Engine::latency_samples`] follows it (the plugins report the change to the host).
 //! Offline callers can use [`Engine::apply_now`]. The audio thread reads no preset list.
 
-use crate::chain::Chain;
+use crate::analog::decimator::DecimatorPhase;
+use crate::chain::{latency_bound, Chain};
 use crate::clocks::{ChainLayout, MAX_CHANNELS};
+use crate::dac::DacRate;
 use crate::load::CustomLoad;
 use crate::peq::Peq;
 use crate::presets::Catalogue;
@@ -36,6 +38,8 @@ const RAMP_SECONDS: f32 = 0.010;
 const SWAP_FADE_SECONDS: f32 = 0.005;
 /// Longest latency the bypass path can follow, in samples.
 const MAX_DRY_DELAY: usize = 16_384;
+/// Longest an offline block (or [`Engine::install_now`]) waits for the worker.
+pub const BLOCKING_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// The Sourcery engine: one instance per plugin instance, mono or stereo.
 pub struct Engine {
@@ -61,6 +65,20 @@ pub struct Engine {
     output: OutputStage,
     /// Latency-compensated copy of the input for bypass: one ring per channel.
     dry: MultiDelay,
+    /// The running chain's output delayed by `latency − chain latency`, so the engine's
+    /// latency is the same for every voicing.
+    pad: MultiDelay,
+    /// [`latency_bound`] on the prepared layout (the linear decimator's, the larger): the
+    /// latency every chain is padded to.
+    latency_bound: usize,
+    /// The latency the engine reports and runs at: `latency_bound` (or the running
+    /// chain's own, were it longer).
+    latency: usize,
+    /// The DAC rates a chain can run at besides the host's: the DAC rate parameter's and
+    /// the catalogue devices' own.
+    dac_rates: Vec<f64>,
+    /// Structural changes are built in the block where they arrive (offline rendering).
+    offline: bool,
     /// The devices and headphones requests are resolved against (by the worker).
     catalogue: Catalogue,
     /// The user's imported impedance curve (shared with the plugin and the worker).
@@ -100,6 +118,11 @@ impl Engine {
             swap_fade: LinearRamp::new(1.0, 1),
             output: OutputStage::default(),
             dry: MultiDelay::default(),
+            pad: MultiDelay::default(),
+            latency_bound: 0,
+            latency: 0,
+            dac_rates: dac_rates(&catalogue),
+            offline: false,
             catalogue,
             custom_generation: custom.generation(),
             custom,
@@ -135,6 +158,18 @@ impl Engine {
     /// Allocate and design everything for this sample rate, largest block and channel
     /// count (1 or 2), and start the rebuild worker. Never call it from the audio thread.
     pub fn prepare(&mut self, sample_rate: f32, max_block: usize, channels: usize) {
+        self.prepare_with(sample_rate, max_block, channels, true);
+    }
+
+    /// [`Engine::prepare`] without building the chain: the engine reports its latency at
+    /// once but builds its chain on the worker when first asked to ([`Engine::wake`]), and
+    /// until it is in, `process` leaves the audio as it is and [`Engine::rebuild_pending`]
+    /// is true. For the comparator's reference, which most sessions never run.
+    pub fn prepare_deferred(&mut self, sample_rate: f32, max_block: usize, channels: usize) {
+        self.prepare_with(sample_rate, max_block, channels, false);
+    }
+
+    fn prepare_with(&mut self, sample_rate: f32, max_block: usize, channels: usize, build: bool) {
         assert!(
             sample_rate.is_finite() && sample_rate > 0.0,
             "invalid sample rate {sample_rate}"
@@ -147,7 +182,14 @@ impl Engine {
         self.unsent = false;
         self.incoming = None;
         self.outgoing = None;
-        self.running = Some(self.build(self.wanted));
+        // The decimator is a user setting too: the latency does not follow it either, so
+        // it never changes while the host processes (a change there asks the host to
+        // restart the plugin, which hosts do not all do in time). The linear-phase
+        // decimator's bound is the larger (a minimum-phase filter peaks before the middle
+        // of the same length; `tests/latency.rs` checks it).
+        self.latency_bound = latency_bound(self.layout(), DecimatorPhase::Linear, &self.dac_rates);
+        self.running = build.then(|| self.build(self.wanted));
+        self.latency = self.latency_bound;
         if self.rebuilder.is_none() {
             self.rebuilder = Some(Rebuilder::spawn(
                 self.catalogue.clone(),
@@ -160,7 +202,9 @@ impl Engine {
         self.swap_fade = LinearRamp::new(1.0, (SWAP_FADE_SECONDS * sample_rate).round() as u32);
         self.dry
             .prepare(self.channels, self.max_block, MAX_DRY_DELAY);
-        self.dry.set_delay(self.latency_samples());
+        self.pad
+            .prepare(self.channels, self.max_block, MAX_DRY_DELAY);
+        self.follow_latency();
         self.apply_settings();
         self.reset();
     }
@@ -173,11 +217,25 @@ impl Engine {
         }
     }
 
+    /// Set the latency and the delays for the running chain (at a swap: the old chain's
+    /// output in the pad ring is cleared). Does not allocate.
+    fn follow_latency(&mut self) {
+        let Some(chain) = self.chain() else {
+            return;
+        };
+        let own = chain.latency_samples();
+        self.latency = self.latency_bound.max(own).min(MAX_DRY_DELAY);
+        self.pad.set_delay(self.latency - own.min(self.latency));
+        self.pad.reset();
+        self.dry.set_delay(self.latency);
+    }
+
     /// Clear all state (filters, delay lines, ramps). Does not allocate.
     pub fn reset(&mut self) {
         self.input.reset();
         self.peq.reset();
         self.dry.reset();
+        self.pad.reset();
         if let Some(built) = &mut self.running {
             built.chain.reset();
         }
@@ -209,10 +267,10 @@ impl Engine {
         if self
             .running
             .as_ref()
-            .is_some_and(|b| b.request.chain != request)
+            .is_none_or(|b| b.request.chain != request)
         {
             self.running = Some(self.build(request));
-            self.dry.set_delay(self.latency_samples());
+            self.follow_latency();
         }
         self.wanted = request;
         self.incoming = None;
@@ -221,13 +279,105 @@ impl Engine {
         self.output.reset(&self.targets());
     }
 
+    /// Offline (a host's offline render, an LV2 host's freewheeling): a structural change is
+    /// built in the block where it arrives — the audio thread waits for the worker (which
+    /// allocates; the audio thread does not) — and then swapped in under the same fade as
+    /// in real time, so an offline render does not depend on how fast the machine is.
+    pub fn set_offline(&mut self, offline: bool) {
+        self.offline = offline;
+    }
+
+    /// Whether [`Engine::set_offline`] is on.
+    pub fn is_offline(&self) -> bool {
+        self.offline
+    }
+
+    /// Ask the worker for the chain the settings need, if none is running or coming (for an
+    /// engine prepared with [`Engine::prepare_deferred`]). Never allocates.
+    pub fn wake(&mut self) {
+        if self.running.is_none() && self.incoming.is_none() {
+            self.send_request();
+        }
+    }
+
+    /// Take `settings` and run their chain from the next sample, with no fade: the worker
+    /// builds it while this thread waits (this thread does not allocate), and it replaces
+    /// the running chain from rest. For the first block after an activation whose settings
+    /// were not known before it (an LV2 host sets its control ports only at `run`), so the
+    /// output is the settings' from sample 0. Returns `false` (and keeps the old chain, the
+    /// new one following as usual) if the worker took longer than [`BLOCKING_TIMEOUT`].
+    pub fn install_now(&mut self, settings: &Settings) -> bool {
+        self.set_settings(settings);
+        if self
+            .running
+            .as_ref()
+            .is_some_and(|b| b.request.chain == self.wanted)
+        {
+            // The same chain: the level, amp and PEQ settings still start where they are.
+            self.peq.reset();
+            if let Some(built) = &mut self.running {
+                built.chain.snap_amp_controls(&self.settings.amp_controls());
+            }
+            self.output.reset(&self.targets());
+            return true;
+        }
+        if !self.wait_for_worker() {
+            return false;
+        }
+        if let Some(mut incoming) = self.incoming.take() {
+            incoming
+                .chain
+                .snap_amp_controls(&self.settings.amp_controls());
+            if let Some(old) = self.running.replace(incoming) {
+                self.retire(old);
+            }
+            self.follow_latency();
+            self.dry.reset();
+            self.peq.reset();
+            self.swap_fade.reset(1.0);
+            self.output.reset(&self.targets());
+        }
+        true
+    }
+
+    /// Wait until the chain `wanted` asks for has come back from the worker (it is then in
+    /// `incoming`) or is running. Sleeps, never allocates. `false` after
+    /// [`BLOCKING_TIMEOUT`].
+    fn wait_for_worker(&mut self) -> bool {
+        let start = std::time::Instant::now();
+        loop {
+            if self.unsent {
+                self.send_request();
+            }
+            if let Some(rebuilder) = &self.rebuilder {
+                rebuilder.wake();
+            }
+            self.collect_results();
+            let done = self
+                .incoming
+                .as_ref()
+                .is_some_and(|b| b.request.chain == self.wanted)
+                || self
+                    .running
+                    .as_ref()
+                    .is_some_and(|b| b.request.chain == self.wanted);
+            if done {
+                return true;
+            }
+            if start.elapsed() > BLOCKING_TIMEOUT || self.rebuilder.is_none() {
+                return false;
+            }
+            std::thread::sleep(std::time::Duration::from_micros(200));
+        }
+    }
+
     /// Whether a structural change is still being built or swapped in.
     pub fn rebuild_pending(&self) -> bool {
         self.incoming.is_some()
             || self
                 .running
                 .as_ref()
-                .is_some_and(|b| b.request.chain != self.wanted)
+                .is_none_or(|b| b.request.chain != self.wanted)
             || !self.swap_fade.is_settled()
     }
 
@@ -256,10 +406,12 @@ impl Engine {
         self.running.as_ref().map(|b| b.request.chain)
     }
 
-    /// Latency of the processed path in samples at the host rate (the running chain's
-    /// measured impulse peak); the bypass path is delayed by the same amount.
+    /// Latency of the processed path in samples at the host rate: the same for every
+    /// voicing and decimator at this rate (the larger [`latency_bound`] of the two
+    /// decimators; each chain's own impulse peak is padded to it). The bypass path is
+    /// delayed by the same amount.
     pub fn latency_samples(&self) -> usize {
-        self.chain().map_or(0, Chain::latency_samples)
+        self.latency
     }
 
     /// Gain that level matching applies, in dB: minus the chain's level at 1 kHz.
@@ -320,6 +472,29 @@ impl Engine {
         }
     }
 
+    /// Take the worker's finished chains: the one `wanted` asks for waits in `incoming` (or,
+    /// with nothing running yet, runs at once); others are retired.
+    fn collect_results(&mut self) {
+        let layout = self.layout();
+        while let Some(built) = self.rebuilder.as_mut().and_then(Rebuilder::take_result) {
+            if built.request.chain != self.wanted || built.request.layout != layout {
+                self.retire(built);
+            } else if self.running.is_none() {
+                // Nothing was playing (a deferred engine): no fade to make.
+                let mut built = built;
+                built.chain.snap_amp_controls(&self.settings.amp_controls());
+                self.running = Some(built);
+                self.follow_latency();
+                self.output.reset(&self.targets());
+            } else {
+                if let Some(old) = self.incoming.replace(built) {
+                    self.retire(old);
+                }
+                self.swap_fade.set_target(0.0);
+            }
+        }
+    }
+
     /// Collect finished chains and run the swap state machine (start of each block).
     fn poll_rebuild(&mut self) {
         if let Some(built) = self.outgoing.take() {
@@ -337,16 +512,16 @@ impl Engine {
                 self.send_request();
             }
         }
-        let layout = self.layout();
-        while let Some(built) = self.rebuilder.as_mut().and_then(Rebuilder::take_result) {
-            if built.request.chain == self.wanted && built.request.layout == layout {
-                if let Some(old) = self.incoming.replace(built) {
-                    self.retire(old);
-                }
-                self.swap_fade.set_target(0.0);
-            } else {
-                self.retire(built);
-            }
+        let building = self
+            .running
+            .as_ref()
+            .is_some_and(|b| b.request.chain != self.wanted)
+            && self.incoming.is_none();
+        if self.offline && building {
+            // Offline: the change is built in this block (see `set_offline`).
+            self.wait_for_worker();
+        } else {
+            self.collect_results();
         }
         if let Some(incoming) = self.incoming.take() {
             if incoming.request.chain != self.wanted {
@@ -361,7 +536,7 @@ impl Engine {
                 if let Some(old) = self.running.replace(incoming) {
                     self.retire(old);
                 }
-                self.dry.set_delay(self.latency_samples());
+                self.follow_latency();
                 self.output.reset(&self.targets());
                 self.swap_fade.set_target(1.0);
             } else {
@@ -374,7 +549,7 @@ impl Engine {
     /// length (any length, including 0 and lengths above `max_block`). Channels beyond the
     /// prepared count are left as they are. Never allocates.
     pub fn process(&mut self, channels: &mut [&mut [f32]]) {
-        if self.running.is_none() {
+        if self.max_block == 0 {
             return;
         }
         let n_ch = channels.len().min(self.channels);
@@ -396,6 +571,9 @@ impl Engine {
 
     fn process_block(&mut self, block: &mut [&mut [f32]]) {
         self.poll_rebuild();
+        if self.running.is_none() {
+            return;
+        }
         for (ch, samples) in block.iter_mut().enumerate() {
             self.input.process(samples);
             self.dry.push(ch, samples);
@@ -404,9 +582,26 @@ impl Engine {
         if let Some(built) = &mut self.running {
             built.chain.process(block);
         }
+        for (ch, samples) in block.iter_mut().enumerate() {
+            self.pad.push(ch, samples);
+            for (i, x) in samples.iter_mut().enumerate() {
+                *x = self.pad.get(ch, i);
+            }
+        }
+        let len = block.first().map_or(0, |b| b.len());
+        self.pad.advance(len);
         self.output.process(block, &self.dry, &mut self.swap_fade);
-        self.dry.advance(block.first().map_or(0, |b| b.len()));
+        self.dry.advance(len);
     }
+}
+
+/// The DAC rates a chain from `catalogue` can run at besides the host's.
+fn dac_rates(catalogue: &Catalogue) -> Vec<f64> {
+    let mut rates: Vec<f64> = DacRate::ALL.iter().filter_map(|r| r.hz()).collect();
+    rates.extend(catalogue.devices().iter().filter_map(|d| d.dac.dac_rate_hz));
+    rates.sort_by(f64::total_cmp);
+    rates.dedup();
+    rates
 }
 
 /// Input conditioning: NaN/±Inf → 0, denormals → 0, magnitudes limited to +18 dBFS.
@@ -706,6 +901,7 @@ mod tests {
     fn nos_switch_is_built_off_thread_and_shows_the_droop() {
         let mut e = prepared(Settings::default(), 44_100.0, 512, 1);
         let os_latency = e.latency_samples();
+        let os_chain_latency = e.chain().unwrap().latency_samples();
         let os_20k = level_db(&mut e, 20_000.0, 0.2) - level_db(&mut e, 1000.0, 0.2);
         e.set_settings(&Settings {
             dac_mode: DacMode::Nos,
@@ -721,10 +917,14 @@ mod tests {
             (droop + 3.16).abs() < 0.1,
             "NOS − OS at 20 kHz: {droop:.3} dB"
         );
-        assert_ne!(
+        assert_eq!(
             e.latency_samples(),
             os_latency,
-            "NOS has no OS filter delay"
+            "the latency does not move with the voicing"
+        );
+        assert!(
+            e.chain().unwrap().latency_samples() < os_chain_latency,
+            "NOS has no OS filter delay: the padding makes up for it"
         );
         let mut x = vec![0.0f32; 8192];
         x[0] = 0.5;

@@ -283,7 +283,7 @@ param_table! {
         unit: "",
         kind: ParamKind::Enum { labels: labels::<DecimatorPhase>(), default: 0 },
         group: "Output",
-        description: "Filter back from the oversampled analog domain: linear phase, or minimum phase for low latency.",
+        description: "Filter back from the oversampled analog domain: linear phase, or minimum phase (no pre-ringing; the latency stays, so that it never moves while playing).",
     },
     R2rCustom => ParamSpec {
         id: "r2r_custom",

@@ -5,9 +5,12 @@
 //! headphones, the imported curve), builds the chain (allocating, designing filters) and
 //! sends it back boxed through a second ring; the audio thread sends the chain it retires
 //! through a third ring, so it is freed on the worker, never on the audio thread. Pushing
-//! and popping never allocate or lock. The worker polls every [`IDLE_POLL`] while idle:
-//! a rebuild waits at most that long to start, invisible next to the design time, and an
-//! idle instance wakes 100 times a second rather than 1000.
+//! and popping never allocate or lock. The worker parks for at most [`IDLE_POLL`] while
+//! idle: a rebuild asked for from the audio thread waits at most that long to start
+//! (invisible next to the design time; the audio thread never makes the wake-up system
+//! call), and an idle instance wakes 100 times a second. Paths off the audio thread
+//! ([`Rebuilder::wake`]: offline renders, blocking installs, drop) wake it at once, so
+//! dropping an engine does not wait out the poll.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -86,7 +89,7 @@ impl Rebuilder {
                             // If the audio thread is not collecting, drop the stage here.
                             let _ = result_tx.push(stage);
                         }
-                        None => std::thread::sleep(IDLE_POLL),
+                        None => std::thread::park_timeout(IDLE_POLL),
                     }
                 }
             })
@@ -105,6 +108,14 @@ impl Rebuilder {
         self.requests.push(request).is_ok()
     }
 
+    /// Wake the worker now rather than at its next poll. A system call (futex wake): for
+    /// threads that may block, not for the audio thread in real time.
+    pub fn wake(&self) {
+        if let Some(thread) = &self.thread {
+            thread.thread().unpark();
+        }
+    }
+
     /// A finished chain, if one arrived.
     pub fn take_result(&mut self) -> Option<Box<Built>> {
         self.results.pop().ok()
@@ -121,6 +132,7 @@ impl Rebuilder {
 impl Drop for Rebuilder {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::Release);
+        self.wake();
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }

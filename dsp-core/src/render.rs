@@ -1,12 +1,14 @@
 //! Offline rendering: a whole signal through the same [`Engine`] the plugins run, with the
 //! latency removed, so the output lines up with the input sample for sample.
 //!
-//! The engine is built, prepared and given its settings with [`Engine::apply_now`] (any
-//! structural stage is designed on this thread, so nothing is faded in), then fed the input
-//! followed by [`Engine::latency_samples`] zeros in blocks of `max_block` frames; the first
-//! `latency_samples()` output frames are dropped. A plugin activated with the same
-//! parameter values and the same block size produces exactly the same samples, delayed by
-//! its reported latency (`tests/tests/render.rs` checks this against the CLAP build).
+//! The engine is built and prepared with the settings (its chain designed before the first
+//! sample), set offline ([`Engine::set_offline`]: a change of settings is built in the
+//! block where it arrives), then fed the input followed by [`Engine::latency_samples`]
+//! zeros in blocks of `max_block` frames, split where the automation changes the
+//! settings; the first `latency_samples()` output frames are dropped. A plugin activated
+//! with the same parameter values and block size produces exactly the same samples,
+//! delayed by its reported latency, and so does an offline bounce of the same automation
+//! (`tests/tests/render.rs` checks both against the CLAP build).
 
 use crate::clocks::MAX_CHANNELS;
 use crate::{Engine, Settings};
@@ -35,6 +37,27 @@ pub fn render_blocks(
     max_block: usize,
     progress: &mut dyn FnMut(usize),
 ) -> Vec<Vec<f32>> {
+    render_automated(settings, &[], input, sample_rate, max_block, progress)
+}
+
+/// [`render_blocks`] with automation: `changes` are (input frame, settings) in frame order;
+/// each takes effect at its frame, as a host's offline bounce delivers it (a block starts
+/// there).
+///
+/// # Panics
+/// As [`render_blocks`], and if `changes` are not in frame order.
+pub fn render_automated(
+    settings: &Settings,
+    changes: &[(usize, Settings)],
+    input: &[Vec<f32>],
+    sample_rate: f32,
+    max_block: usize,
+    progress: &mut dyn FnMut(usize),
+) -> Vec<Vec<f32>> {
+    assert!(
+        changes.windows(2).all(|w| w[0].0 <= w[1].0),
+        "render: automation out of order"
+    );
     let channels = input.len();
     assert!(
         (1..=MAX_CHANNELS).contains(&channels),
@@ -49,8 +72,9 @@ pub fn render_blocks(
 
     let mut engine = Engine::new(settings);
     engine.prepare(sample_rate, max_block, channels);
-    engine.apply_now(settings);
+    engine.set_offline(true);
     let latency = engine.latency_samples();
+    let mut pending = changes.iter().peekable();
 
     // The input, then `latency` zeros to flush the tail out.
     let total = frames + latency;
@@ -58,7 +82,11 @@ pub fn render_blocks(
     let mut scratch = vec![vec![0.0f32; max_block]; channels];
     let mut pos = 0;
     while pos < total {
-        let n = max_block.min(total - pos);
+        while let Some((_, s)) = pending.next_if(|(at, _)| *at <= pos) {
+            engine.set_settings(s);
+        }
+        let next_change = pending.peek().map_or(usize::MAX, |(at, _)| *at);
+        let n = max_block.min(total - pos).min(next_change - pos);
         for (buf, src) in scratch.iter_mut().zip(input) {
             let start = pos.min(frames);
             let from_input = (frames - start).min(n);

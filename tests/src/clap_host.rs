@@ -44,6 +44,7 @@ use clack_extensions::params::{
     HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
     ParamRescanFlags, PluginParams,
 };
+use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
 use clack_host::events::event_types::ParamValueEvent;
@@ -859,6 +860,24 @@ impl ClapInstance {
         } else {
             0
         }
+    }
+
+    /// Switch the plugin to offline (`true`) or realtime rendering (`clap_plugin_render`),
+    /// as a host does before an export; call while deactivated (the mode is read at
+    /// activation).
+    pub fn set_render_offline(&mut self, offline: bool) -> Result<(), String> {
+        let handle = self.instance.plugin_handle();
+        let render = handle
+            .get_extension::<PluginRender>()
+            .ok_or("the plugin has no render extension")?;
+        let mode = if offline {
+            RenderMode::Offline
+        } else {
+            RenderMode::Realtime
+        };
+        render
+            .set(&handle, mode)
+            .map_err(|e| format!("render mode {mode:?} refused: {e}"))
     }
 
     /// Latency in samples from the latency extension (0 if not supported).

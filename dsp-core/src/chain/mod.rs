@@ -43,7 +43,7 @@ mod design;
 pub mod to_dac_rate;
 
 pub use config::ChainConfig;
-pub use design::{ChainDesign, LoadDesign};
+pub use design::{latency_bound, ChainDesign, LoadDesign};
 
 use crate::amp::{AmpControls, AmpStage};
 use crate::analog::decimator::Decimator;
@@ -52,6 +52,7 @@ use crate::analog::shaper::{ChebyshevShaper, HarmonicProfile};
 use crate::clocks::{ChainLayout, Clocks, MAX_CHANNELS};
 use crate::dac::r2r::{LadderConfig, R2rDac};
 use crate::dac::{ChipFilter, Converter, ConverterKind, DacMode, Hold};
+use crate::filter::cache::DesignCache;
 use crate::load::{LoadCurve, LoadNetwork};
 use to_dac_rate::ToDacRate;
 
@@ -114,14 +115,17 @@ impl Chain {
             config: config.clone(),
             clocks,
             to_dac_rate: ToDacRate::new(design.to_dac_rate.as_ref(), &clocks),
-            chip_filter: ChipFilter::new(design.chip_filter.as_deref(), &clocks),
+            chip_filter: ChipFilter::new(
+                design.chip_filter.as_ref().map(|h| h.as_slice()),
+                &clocks,
+            ),
             converter: Converter::new(&config.dac.converter, &clocks),
             hold: Hold::new(&design.hold, &clocks),
             lowpass: Lowpass::new(config.analog.lowpass.as_ref(), &clocks),
             shaper: ChebyshevShaper::new(&config.analog.harmonics),
             amp,
             load_network: LoadNetwork::new(design.load.iir.as_ref(), &clocks),
-            decimator: Decimator::new(design.decimator.as_deref(), &clocks),
+            decimator: Decimator::new(design.decimator.as_ref().map(|h| h.as_slice()), &clocks),
             load_curve: LoadCurve::new(design.load.fir.as_ref(), &clocks),
             dac_buf: vec![0.0; clocks.dac_block],
             conv_buf: vec![0.0; clocks.conv_block()],
@@ -137,6 +141,16 @@ impl Chain {
     /// ideal converter, no shaper and no amp (whose gain level matching does not need: it
     /// is 1 when matched), but with the load.
     fn measure_linear_part(&self, design: &ChainDesign) -> (usize, f64) {
+        // Measured once per process for each linear part and host rate (and block size,
+        // for a curve's FIR, whose partitioning follows it).
+        static PROBES: DesignCache<String, (usize, f64)> = DesignCache::new();
+        let key = probe_key(&self.config, &self.clocks);
+        let (latency, gain) = *PROBES.get(key, || self.probe(design));
+        (latency, gain * ladder_gain(&self.config.dac.converter))
+    }
+
+    /// The linear probe's impulse peak and 1 kHz gain.
+    fn probe(&self, design: &ChainDesign) -> (usize, f64) {
         let mut linear = self.config.clone();
         linear.dac.converter = ConverterKind::Ideal;
         linear.analog.harmonics = HarmonicProfile::CLEAN;
@@ -158,8 +172,10 @@ impl Chain {
             .collect();
         probe.process(&mut [&mut tone]);
         let settled = &tone[(latency + 2048).min(len / 2)..];
-        let gain = crate::analysis::tone(settled, host, 1000.0).amplitude;
-        (latency, gain * ladder_gain(&self.config.dac.converter))
+        (
+            latency,
+            crate::analysis::tone(settled, host, 1000.0).amplitude,
+        )
     }
 
     pub fn config(&self) -> &ChainConfig {
@@ -282,6 +298,33 @@ impl Chain {
             amp.process(ch, analog);
         }
     }
+}
+
+/// What the linear probe's result depends on: the DAC without its converter, the analog
+/// low-pass, the decimator, the load and the output impedance, the host rate (and for a
+/// curve's FIR the block size). `f64`s print exactly (shortest round trip).
+fn probe_key(config: &ChainConfig, clocks: &Clocks) -> String {
+    use crate::load::ResolvedLoad;
+    let dac = &config.dac;
+    let load = config.load.as_ref().map(|l| match &l.load {
+        ResolvedLoad::Network(n) => format!("{n:?} from {:?}", l.z_out_ohms),
+        ResolvedLoad::Curve(c) => format!(
+            "curve {:p} from {:?}, block {}",
+            std::sync::Arc::as_ptr(c),
+            l.z_out_ohms,
+            clocks.max_block
+        ),
+    });
+    format!(
+        "{:?} {:?} {:?} {} | {:?} | {:?} | {load:?} | {:?}",
+        dac.mode,
+        dac.os_filter,
+        dac.dac_rate_hz,
+        dac.hold,
+        config.analog.lowpass,
+        config.decimator,
+        clocks.host_rate
+    )
 }
 
 /// The R2R ladder's own gain (its weights' sum differs from ideal by about the tolerance),

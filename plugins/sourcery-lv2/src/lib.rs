@@ -38,6 +38,11 @@ struct Plugin {
     controls: [*const f32; PARAM_COUNT],
     /// Latency output (null = not connected).
     latency: *mut f32,
+    /// Freewheeling input (null = not connected: real time).
+    freewheel: *const f32,
+    /// The next `run` is the first since `activate`: its control values are built before
+    /// its first sample.
+    first_run: bool,
     /// The sanitized control values the engine was last given.
     values: ParamValues,
     /// `MAX_CHANNELS` scratch channels of `MAX_BLOCK` samples each, back to back. Input is
@@ -62,6 +67,8 @@ impl Plugin {
             outputs: [ptr::null_mut(); MAX_CHANNELS],
             controls: [ptr::null(); PARAM_COUNT],
             latency: ptr::null_mut(),
+            freewheel: ptr::null(),
+            first_run: true,
             values,
             scratch: vec![0.0; MAX_CHANNELS * MAX_BLOCK].into_boxed_slice(),
         })
@@ -74,6 +81,7 @@ impl Plugin {
             Some(Port::AudioOut(ch)) => self.outputs[ch] = data.cast(),
             Some(Port::Control(row)) => self.controls[row] = data.cast_const().cast(),
             Some(Port::Latency) => self.latency = data.cast(),
+            Some(Port::Freewheel) => self.freewheel = data.cast_const().cast(),
             None => {}
         }
     }
@@ -107,7 +115,17 @@ impl Plugin {
     unsafe fn run(&mut self, frames: usize) {
         // SAFETY: forwarded from this function's contract.
         let values = unsafe { self.read_controls() };
-        if values != self.values {
+        // SAFETY: as for the control ports.
+        let freewheel = !self.freewheel.is_null() && unsafe { self.freewheel.read() } >= 0.5;
+        self.engine.set_offline(freewheel);
+        if self.first_run {
+            // A host sets the control ports only for `run`: build their voicing before the
+            // first sample, so the output is theirs from sample 0 (the worker builds it;
+            // this thread waits and does not allocate).
+            self.first_run = false;
+            self.values = values;
+            self.engine.install_now(&Settings::from_values(&values));
+        } else if values != self.values {
             self.values = values;
             self.engine.set_settings(&Settings::from_values(&values));
         }
@@ -224,6 +242,7 @@ unsafe extern "C" fn activate(handle: LV2_Handle) {
     // SAFETY: as in `connect_port`.
     if let Some(plugin) = unsafe { plugin(handle) } {
         plugin.engine.reset();
+        plugin.first_run = true;
     }
 }
 

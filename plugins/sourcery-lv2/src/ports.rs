@@ -10,6 +10,7 @@
 //! | `C..2C`           | audio outputs (`out_l`, `out_r` or `out`)        |
 //! | `2C..2C+P`        | one control input per [`PARAMS`] row, in order   |
 //! | `2C+P`            | control output `latency` (samples)               |
+//! | `2C+P+1`          | control input `freewheel` (`lv2:freeWheeling`)   |
 //!
 //! Pure Rust: nothing here touches `lv2-sys`, so the xtask can generate TTL without loading
 //! the plugin.
@@ -23,6 +24,10 @@ pub const URI_MONO: &str = "https://sourcery.audio/lv2/sourcery-mono";
 
 /// Symbol of the latency control output port.
 pub const LATENCY_SYMBOL: &str = "latency";
+
+/// Symbol of the freewheeling control input port (the host sets it to 1 while it renders
+/// faster than real time).
+pub const FREEWHEEL_SYMBOL: &str = "freewheel";
 
 /// One of the two plugins in the bundle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -79,7 +84,7 @@ impl Variant {
 
     /// Total number of ports.
     pub const fn port_count(self) -> u32 {
-        (2 * self.channels() + PARAMS.len() + 1) as u32
+        (2 * self.channels() + PARAMS.len() + 2) as u32
     }
 
     /// The port at `index`, or `None` past the last port. The inverse of [`port_index`].
@@ -94,6 +99,8 @@ impl Variant {
             Some(Port::Control(index - 2 * channels))
         } else if index == 2 * channels + PARAMS.len() {
             Some(Port::Latency)
+        } else if index == 2 * channels + PARAMS.len() + 1 {
+            Some(Port::Freewheel)
         } else {
             None
         }
@@ -116,6 +123,8 @@ pub enum Port {
     Control(usize),
     /// Control output reporting the latency in samples.
     Latency,
+    /// Control input the host sets to 1 while freewheeling (offline rendering).
+    Freewheel,
 }
 
 impl Port {
@@ -129,6 +138,7 @@ impl Port {
             Port::AudioOut(ch) => variant.audio_out_symbols()[ch],
             Port::Control(row) => PARAMS[row].id,
             Port::Latency => LATENCY_SYMBOL,
+            Port::Freewheel => FREEWHEEL_SYMBOL,
         }
     }
 }
@@ -155,6 +165,7 @@ pub const fn port_index(variant: Variant, port: Port) -> u32 {
             2 * channels + row
         }
         Port::Latency => 2 * channels + PARAMS.len(),
+        Port::Freewheel => 2 * channels + PARAMS.len() + 1,
     };
     index as u32
 }
@@ -178,18 +189,18 @@ mod tests {
     }
 
     #[test]
-    fn layout_is_audio_then_controls_then_latency() {
+    fn layout_is_audio_then_controls_then_latency_and_freewheel() {
         let v = Variant::Stereo;
         let symbols: Vec<&str> = v.ports().map(|p| p.symbol(v)).collect();
         assert_eq!(&symbols[..4], &["in_l", "in_r", "out_l", "out_r"]);
-        assert_eq!(symbols.last(), Some(&"latency"));
+        assert_eq!(&symbols[symbols.len() - 2..], &["latency", "freewheel"]);
         let ids: Vec<&str> = PARAMS.iter().map(|p| p.id).collect();
-        assert_eq!(&symbols[4..symbols.len() - 1], &ids[..]);
+        assert_eq!(&symbols[4..symbols.len() - 2], &ids[..]);
 
         let m = Variant::Mono;
         let symbols: Vec<&str> = m.ports().map(|p| p.symbol(m)).collect();
         assert_eq!(&symbols[..2], &["in", "out"]);
-        assert_eq!(&symbols[2..symbols.len() - 1], &ids[..]);
+        assert_eq!(&symbols[2..symbols.len() - 2], &ids[..]);
     }
 
     #[test]

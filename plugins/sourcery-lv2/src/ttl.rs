@@ -245,6 +245,24 @@ fn write_plugin(ttl: &mut String, variant: Variant) {
                 props.push("lv2:minimum 0".to_owned());
                 props.push("units:unit units:frame".to_owned());
             }
+            Port::Freewheel => {
+                props.push("a lv2:InputPort , lv2:ControlPort".to_owned());
+                props.push(format!("lv2:index {index}"));
+                props.push(format!("lv2:symbol \"{symbol}\""));
+                props.push("lv2:name \"Freewheel\"".to_owned());
+                props.push(
+                    "rdfs:comment \"Set by the host while it renders faster than real time: \
+                     a voicing change is then built in the block where it arrives.\""
+                        .to_owned(),
+                );
+                props.push("lv2:designation lv2:freeWheeling".to_owned());
+                props.push(
+                    "lv2:portProperty lv2:toggled , lv2:integer , pprops:notOnGUI".to_owned(),
+                );
+                props.push("lv2:default 0".to_owned());
+                props.push("lv2:minimum 0".to_owned());
+                props.push("lv2:maximum 1".to_owned());
+            }
         }
         statements.push(format!(
             "lv2:port [\n        {}\n    ]",

@@ -120,11 +120,17 @@ impl Plugin for Sourcery {
         let max_block = buffer_config.max_buffer_size as usize;
         self.engine
             .prepare(buffer_config.sample_rate, max_block, channels);
+        // Offline (a CLAP host's `render` offline, a VST3 host's offline mode), structural
+        // changes are built in the block where they arrive, so a bounce equals the offline
+        // renderer.
+        let offline = buffer_config.process_mode == ProcessMode::Offline;
+        self.engine.set_offline(offline);
         let mut reference = self.settings;
         reference.device = self.params.shared.reference_device();
         self.comparator = Comparator::new(&reference, self.params.custom_load.clone());
         self.comparator
             .prepare(buffer_config.sample_rate, max_block, channels);
+        self.comparator.set_offline(offline);
         if self.params.shared.compare_active() {
             // Comparing already: start the reference now, so the latency reported here is
             // the final one (no re-report, no fade at the first block).
