@@ -465,6 +465,7 @@ pub struct ClapInstance {
     ports_config_ext: Option<PluginAudioPortsConfig>,
     pending: Vec<(u32, f64)>,
     channels: usize,
+    restarts: usize,
 }
 
 impl ClapInstance {
@@ -517,6 +518,7 @@ impl ClapInstance {
             ports_config_ext,
             pending: Vec::new(),
             channels: 0,
+            restarts: 0,
         };
         this.pump_main_thread();
         Ok(this)
@@ -687,10 +689,9 @@ impl ClapInstance {
     /// offered), activate at `sample_rate` with up to `max_frames` per block, and start the
     /// audio thread. Deactivates first if active.
     ///
-    /// Like a DAW, it honours a restart the plugin requests while being activated: nice-plug
-    /// reports a latency set in `activate` through a main-thread task that, finding the
-    /// plugin active, asks the host to restart (deactivate, activate) so the host can read
-    /// the new latency. That restart is done here, once.
+    /// Like a DAW, it honours a restart the plugin requests while being activated (once),
+    /// and counts it ([`ClapInstance::restarts`]): a plugin that reports its latency from
+    /// inside `activate`, as CLAP allows, never needs one.
     pub fn activate(
         &mut self,
         sample_rate: f64,
@@ -698,10 +699,17 @@ impl ClapInstance {
         channels: usize,
     ) -> Result<(), String> {
         self.activate_once(sample_rate, max_frames, channels)?;
+        self.pump_main_thread();
         if self.take_restart_request() {
+            self.restarts += 1;
             self.activate_once(sample_rate, max_frames, channels)?;
         }
         Ok(())
+    }
+
+    /// How many restarts [`ClapInstance::activate`] has granted.
+    pub fn restarts(&self) -> usize {
+        self.restarts
     }
 
     fn activate_once(

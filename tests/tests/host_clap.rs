@@ -423,6 +423,31 @@ fn release_bundle() -> Option<PathBuf> {
     bundle("Sourcery.clap")
 }
 
+/// Activation tells the host its latency from inside `activate` (`clap_host_latency.changed`,
+/// as CLAP allows) and never asks for a restart: not on the first activation, not on a
+/// sample-rate change, and the same rate again reports nothing new. The latency is the
+/// rate's bound (README table).
+#[test]
+fn activation_reports_latency_without_restart() {
+    let Some(path) = bundle("Sourcery.clap") else {
+        return;
+    };
+    let mut plugin = load(&path);
+    let mut seen = Vec::new();
+    for (sr, expect_change) in [(44_100.0, true), (44_100.0, false), (48_000.0, true)] {
+        ok(plugin.activate(sr, 512, 2));
+        let changed = plugin.take_latency_changed();
+        let latency = plugin.latency();
+        assert_eq!(changed, expect_change, "{sr} Hz: latency change reported");
+        assert_eq!(plugin.restarts(), 0, "{sr} Hz: a restart was asked");
+        assert_eq!(impulse_peak(&mut plugin), latency as usize, "{sr} Hz");
+        seen.push((sr, latency));
+    }
+    println!("latency per activation (no restart): {seen:?}");
+    assert_eq!(seen[0].1, seen[1].1);
+    assert_ne!(seen[0].1, seen[2].1);
+}
+
 #[test]
 fn factory_lists_sourcery() {
     let Some(path) = release_bundle() else { return };
