@@ -91,6 +91,23 @@ impl Comparator {
         }
     }
 
+    /// Back to a comparator that is not comparing, with `reference` as the reference's
+    /// settings for the next [`Comparator::prepare`], keeping its engine, worker and (if
+    /// nothing structural changed) built chain: for a host's re-activation. Call before
+    /// `prepare`.
+    pub fn restart(&mut self, reference: &Settings) {
+        self.reference.set_settings_for_prepare(reference);
+        self.reference_settings = *reference;
+        self.last = None;
+        self.main_level_db = 0.0;
+        self.running = false;
+        self.delays = (0, 0);
+        self.delay_a.set_delay(0);
+        self.delay_b.set_delay(0);
+        self.priming = 0;
+        self.stage_changing = false;
+    }
+
     /// Allocates; never from the audio thread. Same arguments as [`Engine::prepare`]. The
     /// reference's chain is not built here: it is built on its worker when comparing
     /// starts (A plays meanwhile), so an instance that never compares never designs it.

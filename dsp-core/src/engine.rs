@@ -188,7 +188,21 @@ impl Engine {
         // decimator's bound is the larger (a minimum-phase filter peaks before the middle
         // of the same length; `tests/latency.rs` checks it).
         self.latency_bound = latency_bound(self.layout(), DecimatorPhase::Linear, &self.dac_rates);
-        self.running = build.then(|| self.build(self.wanted));
+        // A host re-activating with the same rate, block size, channels and voicing (JUCE
+        // hosts do it several times while loading) keeps the chain it has: reset, not
+        // rebuilt.
+        let wanted = Request {
+            chain: self.wanted,
+            layout: self.layout(),
+        };
+        let kept = self.running.take().filter(|b| b.request == wanted);
+        self.running = match kept {
+            Some(mut built) => {
+                built.chain.snap_amp_controls(&self.settings.amp_controls());
+                Some(built)
+            }
+            None => build.then(|| self.build(self.wanted)),
+        };
         self.latency = self.latency_bound;
         if self.rebuilder.is_none() {
             self.rebuilder = Some(Rebuilder::spawn(
@@ -241,6 +255,15 @@ impl Engine {
         }
         self.swap_fade.reset(1.0);
         self.output.reset(&self.targets());
+    }
+
+    /// Take `settings` as the ones the next [`Engine::prepare`] builds, without asking the
+    /// worker for anything (for a host's re-activation: the engine, its worker and, when
+    /// nothing structural changed, its chain are kept).
+    pub fn set_settings_for_prepare(&mut self, settings: &Settings) {
+        self.settings = *settings;
+        self.wanted = self.wanted_request();
+        self.unsent = false;
     }
 
     /// Take new settings. Does not allocate: level changes are ramped, structural changes
@@ -473,11 +496,17 @@ impl Engine {
     }
 
     /// Take the worker's finished chains: the one `wanted` asks for waits in `incoming` (or,
-    /// with nothing running yet, runs at once); others are retired.
+    /// with nothing running yet, runs at once); others are retired, and so is one equal to
+    /// the running chain (asked for before a re-activation built it on the host's thread).
     fn collect_results(&mut self) {
         let layout = self.layout();
         while let Some(built) = self.rebuilder.as_mut().and_then(Rebuilder::take_result) {
-            if built.request.chain != self.wanted || built.request.layout != layout {
+            let stale = built.request.chain != self.wanted || built.request.layout != layout;
+            let running = self
+                .running
+                .as_ref()
+                .is_some_and(|r| r.request == built.request);
+            if stale || running {
                 self.retire(built);
             } else if self.running.is_none() {
                 // Nothing was playing (a deferred engine): no fade to make.
@@ -701,7 +730,7 @@ mod tests {
     use super::*;
     use crate::analysis::{impulse_peak, tone};
     use crate::dac::DacMode;
-    use crate::presets::DeviceSlot;
+    use crate::presets::{DeviceSlot, HeadphoneSlot};
 
     const IDEAL: DeviceSlot = DeviceSlot::IDEAL;
 
@@ -743,6 +772,80 @@ mod tests {
             std::thread::sleep(std::time::Duration::from_millis(1));
             assert!(start.elapsed().as_secs() < 20, "rebuild did not finish");
         }
+    }
+
+    /// A re-activation (prepare again) with the same layout and settings keeps the built
+    /// chain (the same allocation) and its output is a fresh engine's, bit for bit; another
+    /// rate, or other settings, build anew.
+    #[test]
+    fn prepare_again_keeps_the_chain_when_nothing_changed() {
+        let k13 = Settings::default();
+        let chain_ptr = |e: &Engine| e.chain().map(|c| c as *const Chain);
+        let mut e = prepared(k13, 48_000.0, 512, 2);
+        let first = chain_ptr(&e);
+        let noise = crate::analysis::testutil::to_f32(&crate::analysis::testutil::white_noise(
+            4800, 0.1, 3,
+        ));
+        let mut dirty = noise.clone();
+        e.process(&mut [&mut dirty[..]]);
+        e.set_settings_for_prepare(&k13);
+        e.prepare(48_000.0, 512, 2);
+        assert_eq!(chain_ptr(&e), first, "same layout and settings: kept");
+        let mut fresh = prepared(k13, 48_000.0, 512, 2);
+        let (mut a, mut b) = (noise.clone(), noise.clone());
+        e.process(&mut [&mut a[..]]);
+        fresh.process(&mut [&mut b[..]]);
+        assert_eq!(a, b, "a kept chain starts from rest like a new one");
+        e.prepare(44_100.0, 512, 2);
+        assert_ne!(chain_ptr(&e), first, "another rate: rebuilt");
+        let second = chain_ptr(&e);
+        e.set_settings_for_prepare(&Settings {
+            dac_mode: crate::dac::DacMode::Nos,
+            ..k13
+        });
+        e.prepare(44_100.0, 512, 2);
+        assert_ne!(chain_ptr(&e), second, "other settings: rebuilt");
+        assert!(e.chain().unwrap().config().dac.hold, "the NOS chain holds");
+    }
+
+    /// A host re-activates while the worker is still building the chain a change asked for:
+    /// `prepare` builds that chain itself, and the worker's copy, arriving later, is not
+    /// swapped in (no fade, no jump): the output equals a fresh engine's, bit for bit.
+    #[test]
+    fn prepare_during_a_rebuild_ignores_the_late_copy() {
+        let base = Settings::default();
+        let mut changed = Settings {
+            output_trim_db: -9.0,
+            headphone: HeadphoneSlot(3),
+            ..base
+        };
+        changed.peq.bands[0] = crate::peq::Band {
+            on: true,
+            kind: crate::peq::FilterType::Peak,
+            freq_hz: 100.0,
+            gain_db: 6.0,
+            q: 2.0,
+        };
+        let x = sine(440.0, 48_000.0, 48_000, 0.1);
+        let mut e = prepared(base, 48_000.0, 512, 1);
+        e.set_settings(&changed);
+        // Two blocks: the request is out, the worker (tens of ms) not done.
+        let mut head = x[..1024].to_vec();
+        for block in head.chunks_mut(512) {
+            e.process(&mut [block]);
+        }
+        e.set_settings_for_prepare(&changed);
+        e.prepare(48_000.0, 512, 1);
+        let mut fresh = prepared(changed, 48_000.0, 512, 1);
+        let (mut a, mut b) = (x.clone(), x.clone());
+        for (ba, bb) in a.chunks_mut(512).zip(b.chunks_mut(512)) {
+            e.process(&mut [ba]);
+            fresh.process(&mut [bb]);
+            // Give the worker time to deliver its copy within the run.
+            std::thread::sleep(std::time::Duration::from_micros(300));
+        }
+        let first = a.iter().zip(&b).position(|(p, q)| p != q);
+        assert_eq!(first, None, "re-activated engine differs from a fresh one");
     }
 
     #[test]

@@ -130,8 +130,14 @@ impl MultiDelay {
     pub fn prepare(&mut self, channels: usize, max_block: usize, max_delay: usize) {
         self.max_delay = max_delay;
         self.delay = self.delay.min(max_delay);
-        self.rings = vec![vec![0.0; max_delay + max_block]; channels];
-        self.write = 0;
+        let len = max_delay + max_block;
+        if self.rings.len() == channels && self.rings.iter().all(|r| r.len() == len) {
+            // The same shape (a re-activation): clear, do not reallocate.
+            self.reset();
+        } else {
+            self.rings = vec![vec![0.0; len]; channels];
+            self.write = 0;
+        }
     }
 
     /// Set the delay in samples (clamped to `max_delay`). The ring keeps its contents, so a

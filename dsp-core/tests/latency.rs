@@ -147,3 +147,59 @@ fn install_now_runs_the_voicing_from_sample_0() {
     e.process(&mut [&mut got[..]]);
     assert_eq!(got, expected);
 }
+
+/// The A/B comparison with every device as the reference, main in OS and in NOS: comparing
+/// reports the main engine's latency (no alignment delay anywhere), and an impulse through
+/// A and through B peaks at it.
+#[test]
+fn comparing_with_any_reference_keeps_the_latency() {
+    use sourcery_dsp::compare::Comparator;
+    use sourcery_dsp::load::CustomLoad;
+    let rate = 48_000.0f32;
+    let catalogue = Catalogue::factory();
+    let mut checked = 0;
+    for mode in [DacMode::Os, DacMode::Nos] {
+        let main_settings = Settings {
+            dac_mode: mode,
+            ..Settings::default()
+        };
+        let mut main = Engine::new(&main_settings);
+        main.prepare(rate, 512, 2);
+        let latency = main.latency_samples();
+        for device in catalogue.devices() {
+            let reference = DeviceSlot(device.slot);
+            let mut comp = Comparator::new(&main_settings, CustomLoad::default());
+            comp.prepare(rate, 512, 2);
+            assert_eq!(comp.latency_samples(&main), latency);
+            comp.start_running(&main, &main_settings, reference);
+            let what = format!("{mode:?}, reference {}", device.id);
+            assert_eq!(comp.latency_samples(&main), latency, "{what}");
+            for play_reference in [false, true] {
+                // Settle the crossfade to the side under test, then an impulse from rest.
+                let mut silence = [vec![0.0f32; 4096], vec![0.0f32; 4096]];
+                let [l, r] = &mut silence;
+                comp.process(
+                    &mut main,
+                    &mut [&mut l[..], &mut r[..]],
+                    true,
+                    play_reference,
+                );
+                main.reset();
+                comp.reset();
+                let mut l = vec![0.0f32; latency + 4096];
+                l[0] = 0.5;
+                let mut r = l.clone();
+                comp.process(
+                    &mut main,
+                    &mut [&mut l[..], &mut r[..]],
+                    true,
+                    play_reference,
+                );
+                assert_eq!(impulse_peak(&l), latency, "{what}, B {play_reference}");
+                assert_eq!(impulse_peak(&r), latency, "{what}, B {play_reference}");
+            }
+            checked += 1;
+        }
+    }
+    println!("comparing keeps latency at {rate} Hz for {checked} main × reference pairs");
+}

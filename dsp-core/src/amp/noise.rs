@@ -116,7 +116,13 @@ impl NoiseGen {
 /// `B_A = ∫ |A(f)|² df` over [`AUDIO_BAND_HZ`] (Hz), with the IEC 61672 A-weighting of
 /// [`a_weighting_db`] (0 dB at 1 kHz). Simpson's rule in `ln f` (`df = f·d ln f`) with
 /// 4096 intervals; the integrand is smooth there, so the result is exact to ~1e-10.
+/// Computed once per process (every amp stage asks for it).
 pub fn a_weighted_bandwidth_hz() -> f64 {
+    static BANDWIDTH: std::sync::OnceLock<f64> = std::sync::OnceLock::new();
+    *BANDWIDTH.get_or_init(integrate_a_weighted_bandwidth)
+}
+
+fn integrate_a_weighted_bandwidth() -> f64 {
     let (lo, hi) = AUDIO_BAND_HZ;
     let (ln_lo, ln_hi) = (lo.ln(), hi.ln());
     let intervals = 4096;

@@ -48,9 +48,12 @@ impl LoadDesign {
         };
         // Networks by their exact description; curves by identity (the cache keeps the
         // curve, so its address is not reused).
-        static IIRS: DesignCache<(String, u64, u64), LoadIir> = DesignCache::new();
-        static FIRS: DesignCache<(usize, u64, u64, usize), (Arc<ImpedanceCurve>, LoadFir)> =
-            DesignCache::new();
+        // (network description, Z_out bits, rate bits); (curve address, Z_out bits, rate
+        // bits, block).
+        type IirKey = (String, u64, u64);
+        type FirKey = (usize, u64, u64, usize);
+        static IIRS: DesignCache<IirKey, LoadIir> = DesignCache::new();
+        static FIRS: DesignCache<FirKey, (Arc<ImpedanceCurve>, LoadFir)> = DesignCache::new();
         let ohms_1khz = load.load.impedance(1000.0).norm();
         let z_out = load.z_out_ohms;
         match &load.load {

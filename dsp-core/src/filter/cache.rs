@@ -12,9 +12,12 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+/// One key's slot: filled once, by the first thread that asks.
+type Slot<V> = Arc<OnceLock<Arc<V>>>;
+
 /// Designs of one kind, by key (see the module docs).
 pub struct DesignCache<K, V> {
-    entries: OnceLock<Mutex<HashMap<K, Arc<OnceLock<Arc<V>>>>>>,
+    entries: OnceLock<Mutex<HashMap<K, Slot<V>>>>,
 }
 
 impl<K: Eq + Hash, V> DesignCache<K, V> {

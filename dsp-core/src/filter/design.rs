@@ -349,10 +349,10 @@ fn stopband_peak(h: &[f64], f_lo: f64, f_hi: f64, sample_rate: f64) -> (f64, f64
     let last = ((f_hi / bin_hz).floor() as usize).min(n_fft / 2);
     let mut grid: Vec<(f64, f64)> = Vec::with_capacity(last.saturating_sub(first) + 3);
     grid.push((f_lo, power(f_lo)));
-    for k in first..=last {
+    for (k, bin) in spectrum.iter().enumerate().take(last + 1).skip(first) {
         let f = k as f64 * bin_hz;
         if f > f_lo && f < f_hi {
-            grid.push((f, spectrum[k].norm_sqr()));
+            grid.push((f, bin.norm_sqr()));
         }
     }
     grid.push((f_hi, power(f_hi)));

@@ -8,6 +8,7 @@ use nice_plug::prelude::*;
 use sourcery_dsp::compare::Comparator;
 use sourcery_dsp::{Engine, ParamValues, Settings};
 
+pub mod clap_entry;
 pub mod editor;
 pub mod params;
 pub mod shared;
@@ -26,6 +27,9 @@ pub struct Sourcery {
     sample_rate: f32,
     /// Latency last reported to the host, in samples.
     reported_latency: u32,
+    /// Set when a CLAP host made this instance: latency is reported through it, from
+    /// inside `activate`, without the restart nice-plug would ask for.
+    clap: Option<Arc<clap_entry::ClapLink>>,
 }
 
 /// Read the user's presets (`~/.config/sourcery/{devices,headphones}/*.toml`) once per
@@ -53,6 +57,7 @@ impl Default for Sourcery {
             settings,
             sample_rate: 48_000.0,
             reported_latency: 0,
+            clap: clap_entry::take_link(),
         }
     }
 }
@@ -116,7 +121,9 @@ impl Plugin for Sourcery {
         self.settings = Settings::from_values(&self.applied);
         self.sample_rate = buffer_config.sample_rate;
         self.params.shared.set_sample_rate(self.sample_rate);
-        self.engine = Engine::with_custom_load(&self.settings, self.params.custom_load.clone());
+        // The engines (and their workers) live as long as the instance; a re-activation
+        // with nothing changed keeps their chains.
+        self.engine.set_settings_for_prepare(&self.settings);
         let max_block = buffer_config.max_buffer_size as usize;
         self.engine
             .prepare(buffer_config.sample_rate, max_block, channels);
@@ -127,7 +134,7 @@ impl Plugin for Sourcery {
         self.engine.set_offline(offline);
         let mut reference = self.settings;
         reference.device = self.params.shared.reference_device();
-        self.comparator = Comparator::new(&reference, self.params.custom_load.clone());
+        self.comparator.restart(&reference);
         self.comparator
             .prepare(buffer_config.sample_rate, max_block, channels);
         self.comparator.set_offline(offline);
@@ -138,7 +145,10 @@ impl Plugin for Sourcery {
                 .start_running(&self.engine, &self.settings, reference.device);
         }
         self.reported_latency = self.comparator.latency_samples(&self.engine) as u32;
-        context.set_latency_samples(self.reported_latency);
+        match &self.clap {
+            Some(link) => link.report_latency(self.reported_latency),
+            None => context.set_latency_samples(self.reported_latency),
+        }
         true
     }
 
@@ -181,9 +191,15 @@ impl Plugin for Sourcery {
                 .output
                 .update(&views(channels), self.sample_rate);
         }
+        // The latency is constant at a rate (every voicing is padded to the longest), so
+        // this is a guard: should it ever move, the host is asked to restart and reads the
+        // new value when it re-activates.
         let latency = self.comparator.latency_samples(&self.engine) as u32;
         if latency != self.reported_latency {
             self.reported_latency = latency;
+            if let Some(link) = &self.clap {
+                link.set_pending_latency(latency);
+            }
             context.set_latency_samples(latency);
         }
         ProcessStatus::Normal
@@ -234,5 +250,4 @@ impl Vst3Plugin for Sourcery {
         &[Vst3SubCategory::Fx, Vst3SubCategory::Tools];
 }
 
-nice_export_clap!(Sourcery);
 nice_export_vst3!(Sourcery);
