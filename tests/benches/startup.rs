@@ -117,6 +117,8 @@ fn median(values: &[f64]) -> f64 {
 /// The target of a figure, for the table.
 fn target(name: &str) -> &'static str {
     match name {
+        n if n.contains("load_and_activate_cold") => "≤ 35 ms (5 + 30)",
+        n if n.contains("load_and_activate_warm") => "≤ 8 ms (5 + 3)",
         n if n.contains("instantiate") => "≤ 5 ms",
         n if n.contains("activate_44k1_cold") => "≤ 30 ms",
         n if n.contains("activate_44k1_warm") => "≤ 3 ms",
