@@ -264,12 +264,13 @@ fn output_equals_the_engine_and_latency_is_reported() {
         let input = test_signal(variant, 10_000);
         let output = host.process_chunked(&input, &[1000]);
 
-        // The same engine, driven directly with the same settings and blocks.
+        // The same engine, driven directly with the same settings and blocks; the first
+        // `run` takes its control values from sample 0, as `install_now` does.
         let mut values = ParamValues::default();
         values.set(ParamId::OutputTrim, -3.0);
         let mut engine = Engine::new(&Settings::default());
         engine.prepare(RATE as f32, MAX_BLOCK, variant.channels());
-        engine.set_settings(&Settings::from_values(&values));
+        assert!(engine.install_now(&Settings::from_values(&values)));
         let mut expected = input.clone();
         for start in (0..input[0].len()).step_by(1000) {
             let mut blocks: Vec<&mut [f32]> = expected
