@@ -25,11 +25,12 @@ use crate::analog::decimator::DecimatorPhase;
 use crate::chain::{latency_bound, Chain};
 use crate::clocks::{ChainLayout, MAX_CHANNELS};
 use crate::dac::DacRate;
+use crate::limiter::Limiter;
 use crate::load::CustomLoad;
 use crate::peq::Peq;
 use crate::presets::Catalogue;
 use crate::rebuild::{Built, Rebuilder, Request};
-use crate::settings::{ChainRequest, Settings};
+use crate::settings::{ChainRequest, LevelMode, Settings};
 use crate::util::{db_to_gain, sanitize_sample, LinearRamp, MultiDelay, DENORMAL_FLOOR};
 
 /// Length of gain ramps and of the bypass crossfade.
@@ -65,6 +66,9 @@ pub struct Engine {
     output: OutputStage,
     /// Latency-compensated copy of the input for bypass: one ring per channel.
     dry: MultiDelay,
+    /// Calibrated SPL's output limiter (always in the path: its look-ahead is part of the
+    /// latency in every level mode).
+    limiter: Limiter,
     /// The running chain's output delayed by `latency − chain latency`, so the engine's
     /// latency is the same for every voicing.
     pad: MultiDelay,
@@ -72,7 +76,7 @@ pub struct Engine {
     /// latency every chain is padded to.
     latency_bound: usize,
     /// The latency the engine reports and runs at: `latency_bound` (or the running
-    /// chain's own, were it longer).
+    /// chain's own, were it longer) plus the limiter's look-ahead.
     latency: usize,
     /// The DAC rates a chain can run at besides the host's: the DAC rate parameter's and
     /// the catalogue devices' own.
@@ -118,6 +122,7 @@ impl Engine {
             swap_fade: LinearRamp::new(1.0, 1),
             output: OutputStage::default(),
             dry: MultiDelay::default(),
+            limiter: Limiter::default(),
             pad: MultiDelay::default(),
             latency_bound: 0,
             latency: 0,
@@ -216,6 +221,7 @@ impl Engine {
         self.swap_fade = LinearRamp::new(1.0, (SWAP_FADE_SECONDS * sample_rate).round() as u32);
         self.dry
             .prepare(self.channels, self.max_block, MAX_DRY_DELAY);
+        self.limiter = Limiter::new(self.channels, f64::from(sample_rate));
         self.pad
             .prepare(self.channels, self.max_block, MAX_DRY_DELAY);
         self.follow_latency();
@@ -238,10 +244,18 @@ impl Engine {
             return;
         };
         let own = chain.latency_samples();
-        self.latency = self.latency_bound.max(own).min(MAX_DRY_DELAY);
-        self.pad.set_delay(self.latency - own.min(self.latency));
+        let lookahead = self.limiter.latency_samples();
+        let padded = self
+            .latency_bound
+            .max(own)
+            .min(MAX_DRY_DELAY - lookahead);
+        self.pad.set_delay(padded - own.min(padded));
         self.pad.reset();
+        self.latency = padded + lookahead;
         self.dry.set_delay(self.latency);
+        // Whether calibrated SPL can run depends on the chain's headphone.
+        self.limiter
+            .set_active(self.effective_level_mode() == LevelMode::Calibrated);
     }
 
     /// Clear all state (filters, delay lines, ramps). Does not allocate.
@@ -250,6 +264,7 @@ impl Engine {
         self.peq.reset();
         self.dry.reset();
         self.pad.reset();
+        self.limiter.reset();
         if let Some(built) = &mut self.running {
             built.chain.reset();
         }
@@ -430,9 +445,9 @@ impl Engine {
     }
 
     /// Latency of the processed path in samples at the host rate: the same for every
-    /// voicing and decimator at this rate (the larger [`latency_bound`] of the two
-    /// decimators; each chain's own impulse peak is padded to it). The bypass path is
-    /// delayed by the same amount.
+    /// voicing, decimator and level mode at this rate (the larger [`latency_bound`] of the
+    /// two decimators, to which each chain's own impulse peak is padded, plus the output
+    /// limiter's look-ahead). The bypass path is delayed by the same amount.
     pub fn latency_samples(&self) -> usize {
         self.latency
     }
@@ -448,14 +463,36 @@ impl Engine {
         self.input.replaced
     }
 
+    /// The gain (dB) that maps the running chain's absolute output to the listener's
+    /// chain in calibrated SPL (`None` without a sensitivity: level matching instead).
+    pub fn calibration_db(&self) -> Option<f32> {
+        let calibration = self.chain()?.calibration()?;
+        Some(calibration.gain_db(f64::from(self.settings.yours.spl_db)) as f32)
+    }
+
+    /// The level mode the output runs in: calibrated SPL falls back to level matching when
+    /// the running chain's headphone has no sensitivity.
+    pub fn effective_level_mode(&self) -> LevelMode {
+        match self.settings.level_mode() {
+            LevelMode::Calibrated if self.calibration_db().is_none() => LevelMode::Matched,
+            mode => mode,
+        }
+    }
+
+    /// The smallest gain the output limiter applied since the last call, in dB (0: none),
+    /// and start again. For the editor's "limited by" readout.
+    pub fn take_limiter_reduction_db(&mut self) -> f32 {
+        -20.0 * self.limiter.take_min_gain().log10()
+    }
+
     fn targets(&self) -> OutputTargets {
-        let level_match_db = if self.settings.level_match {
-            self.level_match_db()
-        } else {
-            0.0
+        let level_db = match self.effective_level_mode() {
+            LevelMode::Matched => self.level_match_db(),
+            LevelMode::Absolute => 0.0,
+            LevelMode::Calibrated => self.calibration_db().unwrap_or(0.0),
         };
         OutputTargets {
-            wet_gain: db_to_gain(self.settings.output_trim_db + level_match_db),
+            wet_gain: db_to_gain(self.settings.output_trim_db + level_db),
             wet_mix: if self.settings.bypass { 0.0 } else { 1.0 },
         }
     }
@@ -463,6 +500,8 @@ impl Engine {
     fn apply_settings(&mut self) {
         let targets = self.targets();
         self.output.set_targets(&targets);
+        self.limiter
+            .set_active(self.effective_level_mode() == LevelMode::Calibrated);
         let controls = self.settings.amp_controls();
         if let Some(built) = &mut self.running {
             built.chain.set_amp_controls(&controls);
@@ -619,7 +658,9 @@ impl Engine {
         }
         let len = block.first().map_or(0, |b| b.len());
         self.pad.advance(len);
-        self.output.process(block, &self.dry, &mut self.swap_fade);
+        self.output.apply_gain(block, &mut self.swap_fade);
+        self.limiter.process(block);
+        self.output.mix(block, &self.dry);
         self.dry.advance(len);
     }
 }
@@ -691,15 +732,15 @@ impl OutputStage {
         self.mix.set_target(targets.wet_mix);
     }
 
-    /// `block` holds the prepared channels only (the engine slices it).
-    fn process(&mut self, block: &mut [&mut [f32]], dry: &MultiDelay, fade: &mut LinearRamp) {
+    /// The processed path's gain (level and trim, times the swap fade). `block` holds the
+    /// prepared channels only (the engine slices it).
+    fn apply_gain(&mut self, block: &mut [&mut [f32]], fade: &mut LinearRamp) {
         let len = block.first().map_or(0, |b| b.len());
-        if self.gain.is_settled() && self.mix.is_settled() && fade.is_settled() {
+        if self.gain.is_settled() && fade.is_settled() {
             let wet = self.gain.value() * fade.value();
-            let mix = self.mix.value();
-            for (ch, buf) in block.iter_mut().enumerate() {
-                for (i, x) in buf.iter_mut().enumerate() {
-                    *x = flush(mix * wet * *x + (1.0 - mix) * dry.get(ch, i));
+            if wet != 1.0 {
+                for buf in block.iter_mut() {
+                    buf.iter_mut().for_each(|x| *x *= wet);
                 }
             }
             return;
@@ -707,10 +748,29 @@ impl OutputStage {
         // Ramping: advance the ramps once per frame, shared by all channels.
         for i in 0..len {
             let wet = self.gain.next_value() * fade.next_value();
+            for buf in block.iter_mut() {
+                buf[i] *= wet;
+            }
+        }
+    }
+
+    /// The bypass crossfade with the latency-compensated dry signal.
+    fn mix(&mut self, block: &mut [&mut [f32]], dry: &MultiDelay) {
+        let len = block.first().map_or(0, |b| b.len());
+        if self.mix.is_settled() {
+            let mix = self.mix.value();
+            for (ch, buf) in block.iter_mut().enumerate() {
+                for (i, x) in buf.iter_mut().enumerate() {
+                    *x = flush(mix * *x + (1.0 - mix) * dry.get(ch, i));
+                }
+            }
+            return;
+        }
+        for i in 0..len {
             let mix = self.mix.next_value();
             for (ch, buf) in block.iter_mut().enumerate() {
                 let x = &mut buf[i];
-                *x = flush(mix * wet * *x + (1.0 - mix) * dry.get(ch, i));
+                *x = flush(mix * *x + (1.0 - mix) * dry.get(ch, i));
             }
         }
     }

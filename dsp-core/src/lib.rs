@@ -14,7 +14,9 @@
 //! - [`dac`]: chip OS filter, converter (R2R ladder, delta-sigma), hold.
 //! - [`analog`]: reconstruction low-pass, harmonic shaper, decimator.
 //! - [`amp`]: gain steps, volume law, limits, noise.
-//! - [`load`]: the headphone's impedance and the divider it forms with the output impedance.
+//! - [`load`]: the headphone's impedance and the divider it forms with the output impedance
+//!   (and the listener's own source's, which it takes away).
+//! - [`limiter`]: the output limiter of calibrated SPL.
 //! - [`filter`]: the designs and kernels the stages run (FIR, fractional, biquad).
 //!
 //! Around it: [`settings`] (typed settings and the [`settings::ChainRequest`] they make),
@@ -33,6 +35,7 @@ pub mod compare;
 pub mod dac;
 pub mod engine;
 pub mod filter;
+pub mod limiter;
 pub mod load;
 pub mod measure;
 pub mod meter;

@@ -164,17 +164,23 @@ macro_rules! param_table {
         bands {
             $( $n:literal: $on:ident $kind:ident $freq:ident $gain:ident $q:ident = $freq_default:literal ),+ $(,)?
         }
+        $( $after:ident => $after_spec:expr ),* $(,)?
     ) => {
         /// Index of each parameter in [`PARAMS`].
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         #[repr(usize)]
-        pub enum ParamId { $( $variant, )+ $( $on, $kind, $freq, $gain, $q ),+ }
+        pub enum ParamId {
+            $( $variant, )+
+            $( $on, $kind, $freq, $gain, $q, )+
+            $( $after, )*
+        }
 
         impl ParamId {
             /// Every parameter, in table order.
             pub const ALL: &'static [ParamId] = &[
                 $( ParamId::$variant, )+
-                $( ParamId::$on, ParamId::$kind, ParamId::$freq, ParamId::$gain, ParamId::$q ),+
+                $( ParamId::$on, ParamId::$kind, ParamId::$freq, ParamId::$gain, ParamId::$q, )+
+                $( ParamId::$after, )*
             ];
 
             /// This parameter's row in the table.
@@ -188,8 +194,9 @@ macro_rules! param_table {
             }
         }
 
-        /// The parameter table, in display order: the named rows, then five rows per PEQ band
-        /// (generated; their ids are `peq{n}_on`, `_type`, `_freq_hz`, `_gain_db`, `_q`).
+        /// The parameter table: the named rows, five rows per PEQ band (generated; their ids
+        /// are `peq{n}_on`, `_type`, `_freq_hz`, `_gain_db`, `_q`), then the rows added
+        /// since (appended, as hosts store ids and LV2 port indices).
         pub const PARAMS: &[ParamSpec] = &[
             $( $spec, )+
             $(
@@ -208,6 +215,7 @@ macro_rules! param_table {
                     ParamKind::Float { min: 0.1, max: 40.0, default: 0.707, skew_center: Some(1.0) },
                     concat!("Band ", $n, " quality factor.")),
             )+
+            $( $after_spec, )*
         ];
     };
 }
@@ -409,6 +417,62 @@ param_table! {
         9: Peq9On Peq9Type Peq9Freq Peq9Gain Peq9Q = 8000.0,
         10: Peq10On Peq10Type Peq10Freq Peq10Gain Peq10Q = 16000.0,
     }
+    YourSource => ParamSpec {
+        id: "your_source",
+        name: "Your Source",
+        unit: "",
+        kind: ParamKind::Enum { labels: DEVICE_LABELS, default: crate::presets::DeviceSlot::IDEAL.0 },
+        group: "Your Chain",
+        description: "The DAC/amp you listen through: the load stage takes its output impedance's effect on the headphone away (Ideal: 0 ohm, nothing to take away).",
+    },
+    YourOutput => ParamSpec {
+        id: "your_output",
+        name: "Your Output",
+        unit: "",
+        kind: ParamKind::Enum { labels: labels::<Output>(), default: 0 },
+        group: "Your Chain",
+        description: "Which output of your source the headphone is on (its output impedance differs).",
+    },
+    YourZOutCustom => ParamSpec {
+        id: "your_z_out_custom",
+        name: "Your Custom Output Impedance",
+        unit: "",
+        kind: ParamKind::Bool { default: false },
+        group: "Your Chain",
+        description: "Off: your source's published output impedance. On: the value below (a laptop jack, a phone).",
+    },
+    YourZOutOhms => ParamSpec {
+        id: "your_z_out_ohms",
+        name: "Your Output Impedance",
+        unit: " Ω",
+        kind: ParamKind::Float { min: 0.0, max: 150.0, default: 10.0, skew_center: Some(10.0) },
+        group: "Your Chain",
+        description: "Output impedance of your source, used when Your Custom Output Impedance is on.",
+    },
+    LevelCalibrated => ParamSpec {
+        id: "level_calibrated",
+        name: "Calibrated SPL",
+        unit: "",
+        kind: ParamKind::Bool { default: false },
+        group: "Output",
+        description: "Play at the emulated source's absolute SPL through your chain (Your SPL says how loud your chain plays); overrides Level Match.",
+    },
+    YourSplDb => ParamSpec {
+        id: "your_spl_db",
+        name: "Your SPL at 0 dBFS",
+        unit: " dB",
+        kind: ParamKind::Float { min: 60.0, max: 150.0, default: 110.0, skew_center: None },
+        group: "Your Chain",
+        description: "SPL a 0 dBFS 1 kHz sine reaches through your chain with this headphone (for Calibrated SPL).",
+    },
+    YourNoiseUv => ParamSpec {
+        id: "your_noise_uv",
+        name: "Your Noise Floor",
+        unit: " µV",
+        kind: ParamKind::Float { min: 0.0, max: 200.0, default: 0.0, skew_center: Some(10.0) },
+        group: "Your Chain",
+        description: "A-weighted noise of your chain at its output, if known (0: not given); the editor says when the emulated hiss lies below it.",
+    },
 }
 
 impl ParamId {
@@ -550,6 +614,13 @@ mod tests {
         "peq10_freq_hz",
         "peq10_gain_db",
         "peq10_q",
+        "your_source",
+        "your_output",
+        "your_z_out_custom",
+        "your_z_out_ohms",
+        "level_calibrated",
+        "your_spl_db",
+        "your_noise_uv",
     ];
 
     #[test]

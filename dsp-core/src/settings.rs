@@ -54,6 +54,61 @@ pub struct Settings {
     pub load_ohms: f32,
     /// The user's 10-band PEQ (host rate, before the DAC; level matching leaves it alone).
     pub peq: PeqSettings,
+    /// The listener's own chain: the source they hear the plugin through, and how loud it
+    /// plays.
+    pub yours: YourChain,
+    /// Calibrated SPL: the output reproduces the emulated source's absolute SPL through the
+    /// listener's chain (overrides `level_match`).
+    pub level_calibrated: bool,
+}
+
+/// The listener's own playback chain (the "Your Chain" parameters).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YourChain {
+    /// The device the listener's source is (its output impedance and noise);
+    /// [`DeviceSlot::IDEAL`]: a 0 Ω source.
+    pub source: DeviceSlot,
+    pub output: Output,
+    /// Use `z_out_ohms` instead of the device's output impedance.
+    pub z_out_custom: bool,
+    pub z_out_ohms: f32,
+    /// SPL (dB) of a 0 dBFS 1 kHz sine through the listener's chain and headphone.
+    pub spl_db: f32,
+    /// A-weighted noise of the listener's chain at its output (µV); 0: not given.
+    pub noise_uv: f32,
+}
+
+/// How the output level is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelMode {
+    /// The chain's 1 kHz level is compensated: a voicing changes tone, not loudness.
+    Matched,
+    /// 1 Vrms across the headphone reads as a 0 dBFS sine.
+    Absolute,
+    /// The emulated source's absolute SPL, reproduced through the listener's chain (whose
+    /// SPL at 0 dBFS the user states).
+    Calibrated,
+}
+
+/// The listener's source as a chain request carries it (resolved against the catalogue
+/// by the worker).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct YourSourceRequest {
+    pub device: DeviceSlot,
+    pub output: Output,
+    /// The user's figure; `None`: the device's for `output`.
+    pub z_out_ohms: Option<f64>,
+}
+
+impl YourSourceRequest {
+    /// The listener's output impedance (the device's, or the user's figure).
+    pub fn z_out_ohms(&self, catalogue: &Catalogue) -> f64 {
+        self.z_out_ohms.unwrap_or_else(|| {
+            amp_spec(catalogue, self.device)
+                .output(self.output)
+                .z_out_ohms
+        })
+    }
 }
 
 /// What defines a chain: the structural part of [`Settings`] (`Copy`, compared on the audio
@@ -71,6 +126,8 @@ pub struct ChainRequest {
     /// The user's output impedance; `None`: the device's for `output`.
     pub z_out_ohms: Option<f64>,
     pub load: LoadSource,
+    /// The source the listener hears the chain through.
+    pub yours: YourSourceRequest,
 }
 
 impl Default for Settings {
@@ -119,6 +176,15 @@ impl Settings {
                     q: f64::from(values.get(ParamId::band(i, BandField::Q))),
                 }),
             },
+            yours: YourChain {
+                source: DeviceSlot(values.get_index(ParamId::YourSource)),
+                output: values.get_choice(ParamId::YourOutput),
+                z_out_custom: values.get_bool(ParamId::YourZOutCustom),
+                z_out_ohms: values.get(ParamId::YourZOutOhms),
+                spl_db: values.get(ParamId::YourSplDb),
+                noise_uv: values.get(ParamId::YourNoiseUv),
+            },
+            level_calibrated: values.get_bool(ParamId::LevelCalibrated),
         }
     }
 
@@ -148,7 +214,32 @@ impl Settings {
         for (id, value) in peq_values(&self.peq) {
             values.set(id, value);
         }
+        values.set(ParamId::YourSource, self.yours.source.0 as f32);
+        values.set_choice(ParamId::YourOutput, self.yours.output);
+        values.set_bool(ParamId::YourZOutCustom, self.yours.z_out_custom);
+        values.set(ParamId::YourZOutOhms, self.yours.z_out_ohms);
+        values.set(ParamId::YourSplDb, self.yours.spl_db);
+        values.set(ParamId::YourNoiseUv, self.yours.noise_uv);
+        values.set_bool(ParamId::LevelCalibrated, self.level_calibrated);
         values
+    }
+
+    /// How the output level is set: calibrated SPL when asked for, else level-matched or
+    /// absolute.
+    pub fn level_mode(&self) -> LevelMode {
+        if self.level_calibrated {
+            LevelMode::Calibrated
+        } else if self.level_match {
+            LevelMode::Matched
+        } else {
+            LevelMode::Absolute
+        }
+    }
+
+    /// Set the level mode (the `level_match` and `level_calibrated` parameters).
+    pub fn set_level_mode(&mut self, mode: LevelMode) {
+        self.level_calibrated = mode == LevelMode::Calibrated;
+        self.level_match = mode == LevelMode::Matched;
     }
 
     /// The chain these settings ask for; `custom_generation` is the imported curve's
@@ -172,7 +263,20 @@ impl Settings {
                 },
                 slot => LoadSource::Catalogue(slot.0),
             },
+            yours: YourSourceRequest {
+                device: self.yours.source,
+                output: self.yours.output,
+                z_out_ohms: self
+                    .yours
+                    .z_out_custom
+                    .then_some(f64::from(self.yours.z_out_ohms)),
+            },
         }
+    }
+
+    /// The output impedance of the listener's source.
+    pub fn your_z_out_ohms(&self, catalogue: &Catalogue) -> f64 {
+        self.chain_request(0).yours.z_out_ohms(catalogue)
     }
 
     /// The output impedance in use: the user's when `z_out_custom`, else the device's for
@@ -208,7 +312,8 @@ impl Settings {
         AmpControls {
             gain: self.gain,
             volume_percent: f64::from(self.volume_pct),
-            absolute: !self.level_match,
+            absolute: self.level_mode() != LevelMode::Matched,
+            calibrated: self.level_mode() == LevelMode::Calibrated,
         }
     }
 }
@@ -253,6 +358,12 @@ impl ChainRequest {
                 .headphone(HeadphoneSlot(slot))
                 .map(|h| h.network.clone())
         });
+        let sensitivity = match self.load {
+            LoadSource::Catalogue(slot) => catalogue
+                .headphone(HeadphoneSlot(slot))
+                .and_then(|h| h.sensitivity),
+            _ => None,
+        };
         ChainConfig {
             dac,
             analog,
@@ -263,6 +374,8 @@ impl ChainRequest {
             load: Some(LoadConfig {
                 load,
                 z_out_ohms: self.z_out_ohms(catalogue),
+                your_z_out_ohms: self.yours.z_out_ohms(catalogue),
+                sensitivity,
             }),
             decimator: self.decimator,
         }

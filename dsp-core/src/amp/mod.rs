@@ -28,6 +28,6 @@ pub mod volume;
 mod testutil;
 
 pub use spec::{AmpSpec, GainSpec, GainStep, GainSteps, Limits, Output, OutputSpec};
-pub use spl::{report, spl_db, Sensitivity, SplReport};
+pub use spl::{report, report_through, spl_db, Divider, Sensitivity, SplReport};
 pub use stage::{AmpConfig, AmpControls, AmpOutput, AmpStage, LEVEL_MATCH_FLOOR_DB, V_REF_VRMS};
 pub use volume::VolumeLaw;

@@ -56,13 +56,49 @@ pub fn report(
     sensitivity: Sensitivity,
     load_ohms: f64,
 ) -> SplReport {
-    let spec = &config.spec;
-    let gain_spec = spec.gain(config.output, gain);
     let divider = if load_ohms.is_infinite() {
         1.0
     } else {
         load_ohms / (load_ohms + config.z_out_ohms)
     };
+    report_through(
+        config,
+        gain,
+        volume_percent,
+        sensitivity,
+        load_ohms,
+        Divider {
+            at_1khz: divider,
+            noise_a: divider,
+        },
+    )
+}
+
+/// How the source/load divider scales what reaches the headphone.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Divider {
+    /// `|Z_L/(Z_L + Z_out)|` at 1 kHz: what a sine and the clip point see.
+    pub at_1khz: f64,
+    /// The divider's A-weighted RMS gain on white noise in 20 Hz–20 kHz
+    /// ([`super::noise::a_weighted_gain`]): what the hiss sees where `|Z_L|` varies.
+    pub noise_a: f64,
+}
+
+/// [`report`] for a load whose divider is given: `divider.at_1khz` for the signal and the
+/// clip point, `divider.noise_a` for the hiss (a load whose impedance varies with frequency
+/// divides the white noise floor by a different amount in each band).
+pub fn report_through(
+    config: &AmpConfig,
+    gain: GainStep,
+    volume_percent: f64,
+    sensitivity: Sensitivity,
+    load_ohms: f64,
+    divider: Divider,
+) -> SplReport {
+    let spec = &config.spec;
+    let gain_spec = spec.gain(config.output, gain);
+    let noise_divider = divider.noise_a;
+    let divider = divider.at_1khz;
     let full_scale_100 = gain_spec.full_scale_vrms * divider;
     let full_scale = full_scale_100 * spec.volume.gain(volume_percent);
     // The output's fundamental at 1 %, and the (0.076 dB larger) undistorted level of
@@ -73,7 +109,7 @@ pub fn report(
         .open_circuit_vrms(config.load_ohms, config.z_out_ohms)
         * divider;
     let clip_input = clip * (R1_INPUT / R1);
-    let noise = gain_spec.noise_uv_a * 1e-6 * divider;
+    let noise = gain_spec.noise_uv_a * 1e-6 * noise_divider;
     let headroom_db = if full_scale > 0.0 {
         20.0 * (clip_input / full_scale).log10()
     } else {

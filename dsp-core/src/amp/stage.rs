@@ -88,6 +88,9 @@ pub struct AmpControls {
     pub volume_percent: f64,
     /// Absolute levels (level match off): 1 Vrms at the amp reads as a 0 dBFS sine.
     pub absolute: bool,
+    /// Absolute because the output is calibrated to SPL: a chain that cannot be calibrated
+    /// (its headphone has no published sensitivity) runs level-matched instead.
+    pub calibrated: bool,
 }
 
 impl Default for AmpControls {
@@ -96,6 +99,7 @@ impl Default for AmpControls {
             gain: GainStep::Low,
             volume_percent: 50.0,
             absolute: false,
+            calibrated: false,
         }
     }
 }

@@ -13,7 +13,7 @@ use crate::dac::hold::{self, HOLD_HALF_WIDTH};
 use crate::dac::DacMode;
 use crate::filter::cache::DesignCache;
 use crate::filter::fractional::ResamplerDesign;
-use crate::load::{ImpedanceCurve, LoadConfig, LoadFir, LoadIir, ResolvedLoad};
+use crate::load::{Complex64, ImpedanceCurve, LoadConfig, LoadFir, LoadIir, ResolvedLoad};
 
 /// The designs of one chain (see the module docs).
 pub struct ChainDesign {
@@ -36,6 +36,8 @@ pub struct LoadDesign {
     pub fir: Option<LoadFir>,
     /// |Z_L(1 kHz)| (∞ without a load).
     pub ohms_1khz: f64,
+    /// Z_L(1 kHz) (∞ without a load).
+    pub z_1khz: Complex64,
 }
 
 impl LoadDesign {
@@ -43,6 +45,7 @@ impl LoadDesign {
         let Some(load) = load else {
             return Self {
                 ohms_1khz: f64::INFINITY,
+                z_1khz: Complex64::new(f64::INFINITY, 0.0),
                 ..Self::default()
             };
         };
@@ -50,35 +53,43 @@ impl LoadDesign {
         // curve, so its address is not reused).
         // (network description, Z_out bits, rate bits); (curve address, Z_out bits, rate
         // bits, block).
-        type IirKey = (String, u64, u64);
-        type FirKey = (usize, u64, u64, usize);
+        type IirKey = (String, u64, u64, u64);
+        type FirKey = (usize, u64, u64, u64, usize);
         static IIRS: DesignCache<IirKey, LoadIir> = DesignCache::new();
         static FIRS: DesignCache<FirKey, (Arc<ImpedanceCurve>, LoadFir)> = DesignCache::new();
-        let ohms_1khz = load.load.impedance(1000.0).norm();
+        let z_1khz = load.load.impedance(1000.0);
+        let ohms_1khz = z_1khz.norm();
         let z_out = load.z_out_ohms;
+        let yours = load.your_z_out_ohms;
         match &load.load {
             ResolvedLoad::Network(network) => {
                 let key = (
                     format!("{network:?}"),
                     z_out.to_bits(),
+                    yours.to_bits(),
                     clocks.analog_rate.to_bits(),
                 );
-                let iir = IIRS.get(key, || LoadIir::new(network, z_out, clocks.analog_rate));
+                let iir = IIRS.get(key, || {
+                    LoadIir::driven(network, z_out, yours, clocks.analog_rate)
+                });
                 Self {
                     iir: (!iir.is_identity()).then(|| (*iir).clone()),
                     fir: None,
                     ohms_1khz,
+                    z_1khz,
                 }
             }
             ResolvedLoad::Curve(curve) => {
                 let key = (
                     Arc::as_ptr(curve) as usize,
                     z_out.to_bits(),
+                    yours.to_bits(),
                     clocks.host_rate.to_bits(),
                     clocks.max_block,
                 );
                 let design = FIRS.get(key, || {
-                    let fir = LoadFir::new(curve, z_out, clocks.host_rate, clocks.max_block);
+                    let fir =
+                        LoadFir::driven(curve, z_out, yours, clocks.host_rate, clocks.max_block);
                     (curve.clone(), fir)
                 });
                 let fir = &design.1;
@@ -86,6 +97,7 @@ impl LoadDesign {
                     iir: None,
                     fir: (!fir.is_identity()).then(|| fir.clone()),
                     ohms_1khz,
+                    z_1khz,
                 }
             }
         }

@@ -84,6 +84,31 @@ pub struct Chain {
     latency: usize,
     /// Gain of the chain at 1 kHz (linear), measured at build time.
     gain_1khz: f64,
+    /// What calibrated SPL needs to know of the load (`None`: no sensitivity).
+    calibration: Option<Calibration>,
+}
+
+/// The load's figures that map the chain's absolute output to SPL through the listener's
+/// chain (see [`Chain::calibration`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Calibration {
+    /// SPL (dB) of 1 Vrms at 1 kHz across the headphone (its sensitivity, in dB per Vrms
+    /// at its |Z_L(1 kHz)|).
+    pub spl_per_vrms_db: f64,
+    /// `|Z_L/(Z_L + Z_yours)|` at 1 kHz: the listener's own source's divider, which their
+    /// SPL at 0 dBFS includes.
+    pub your_divider_1khz: f64,
+}
+
+impl Calibration {
+    /// Gain (dB) from the chain's absolute output (a 1 Vrms sine across the load reads
+    /// as a 0 dBFS sine; the load stage already applied `(Z_L + Z_yours)/(Z_L + Z_out)`)
+    /// to the samples the listener's chain should receive, when a 0 dBFS 1 kHz sine through
+    /// their chain gives `your_spl_db`: a sine that gives `SPL_e` at the emulated
+    /// headphone then leaves at `SPL_e − your_spl_db` dBFS.
+    pub fn gain_db(&self, your_spl_db: f64) -> f64 {
+        self.spl_per_vrms_db + 20.0 * self.your_divider_1khz.log10() - your_spl_db
+    }
 }
 
 impl Chain {
@@ -99,6 +124,14 @@ impl Chain {
 
     /// The stages over a finished design (allocates buffers, designs nothing).
     fn assemble(design: &ChainDesign, config: &ChainConfig, clocks: Clocks) -> Self {
+        let calibration = config.load.as_ref().and_then(|load| {
+            let sensitivity = load.sensitivity?;
+            let z = design.load.z_1khz;
+            Some(Calibration {
+                spl_per_vrms_db: crate::amp::spl_db(sensitivity, 1.0, z.norm()),
+                your_divider_1khz: crate::load::divider(z, load.your_z_out_ohms).norm(),
+            })
+        });
         let amp = config.amp.map(|amp| {
             let amp = amp.driving(design.load.ohms_1khz, config.z_out_ohms());
             let mut stage = AmpStage::new(
@@ -134,6 +167,7 @@ impl Chain {
             load_ohms_1khz: design.load.ohms_1khz,
             latency: 0,
             gain_1khz: 1.0,
+            calibration,
         }
     }
 
@@ -219,10 +253,27 @@ impl Chain {
         self.amp.as_ref()
     }
 
+    /// What calibrated SPL needs of the load: `None` when the headphone has no published
+    /// sensitivity (a resistor, an imported curve), and calibrated SPL then falls back to
+    /// level matching.
+    pub fn calibration(&self) -> Option<Calibration> {
+        self.calibration
+    }
+
+    /// Whether the amp runs in absolute mode under `controls` (calibrated SPL without a
+    /// [`Chain::calibration`] runs level-matched).
+    pub fn absolute(&self, controls: &AmpControls) -> bool {
+        controls.absolute && (!controls.calibrated || self.calibration.is_some())
+    }
+
     /// Set the amp's gain step, volume and level mode (ramped; never allocates).
     pub fn set_amp_controls(&mut self, controls: &AmpControls) {
+        let controls = AmpControls {
+            absolute: self.absolute(controls),
+            ..*controls
+        };
         if let Some(amp) = &mut self.amp {
-            amp.set_controls(controls);
+            amp.set_controls(&controls);
         }
     }
 
@@ -309,11 +360,15 @@ fn probe_key(config: &ChainConfig, clocks: &Clocks) -> String {
     use crate::load::ResolvedLoad;
     let dac = &config.dac;
     let load = config.load.as_ref().map(|l| match &l.load {
-        ResolvedLoad::Network(n) => format!("{n:?} from {:?}", l.z_out_ohms),
+        ResolvedLoad::Network(n) => format!(
+            "{n:?} from {:?} heard through {:?}",
+            l.z_out_ohms, l.your_z_out_ohms
+        ),
         ResolvedLoad::Curve(c) => format!(
-            "curve {:p} from {:?}, block {}",
+            "curve {:p} from {:?} heard through {:?}, block {}",
             std::sync::Arc::as_ptr(c),
             l.z_out_ohms,
+            l.your_z_out_ohms,
             clocks.max_block
         ),
     });

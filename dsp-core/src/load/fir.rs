@@ -49,7 +49,7 @@ use fft_convolver::FFTConvolver;
 use realfft::RealFftPlanner;
 
 use super::iir::sanitize_z_out;
-use super::{divider, Complex64, ImpedanceCurve};
+use super::{drive, Complex64, ImpedanceCurve};
 use crate::clocks::{Clocks, PerChannel};
 
 /// Shortest FIR (a flat load needs no more).
@@ -89,16 +89,32 @@ impl LoadFir {
         sample_rate: f64,
         max_block: usize,
     ) -> LoadFir {
+        Self::driven(curve, z_out_ohms, 0.0, sample_rate, max_block)
+    }
+
+    /// The load stage heard through the listener's own source of output impedance
+    /// `z_yours_ohms`: the magnitude of `(Z_L + Z_yours)/(Z_L + Z_out)` ([`drive`]),
+    /// minimum phase (a ratio of two positive-real functions is minimum-phase), otherwise
+    /// designed as [`LoadFir::new`] (which is this with `z_yours_ohms = 0`). Equal
+    /// impedances give the identity.
+    pub fn driven(
+        curve: &ImpedanceCurve,
+        z_out_ohms: f64,
+        z_yours_ohms: f64,
+        sample_rate: f64,
+        max_block: usize,
+    ) -> LoadFir {
         let fs = if sample_rate.is_finite() && sample_rate > 0.0 {
             sample_rate.clamp(8_000.0, 1.6e6)
         } else {
             48_000.0
         };
         let z_out = sanitize_z_out(z_out_ohms);
-        let taps = if z_out == 0.0 {
+        let z_yours = sanitize_z_out(z_yours_ohms);
+        let taps = if z_out == z_yours {
             vec![1.0]
         } else {
-            design(curve, z_out, fs)
+            design(curve, z_out, z_yours, fs)
         };
         let max_block = max_block.max(1);
         let partition = max_block.next_power_of_two().clamp(64, 1024);
@@ -170,19 +186,23 @@ impl LoadFir {
 }
 
 /// Steps 1–4 of the [module docs](self).
-fn design(curve: &ImpedanceCurve, z_out: f64, fs: f64) -> Vec<f64> {
-    let taps = min_phase_taps(curve, z_out, fs);
-    normalise_at_1khz(taps, curve, z_out, fs)
+fn design(curve: &ImpedanceCurve, z_out: f64, z_yours: f64, fs: f64) -> Vec<f64> {
+    let taps = min_phase_taps(curve, z_out, z_yours, fs);
+    normalise_at_1khz(taps, curve, z_out, z_yours, fs)
 }
 
 /// Steps 1–3: the truncated minimum-phase taps (not yet normalised).
-fn min_phase_taps(curve: &ImpedanceCurve, z_out: f64, fs: f64) -> Vec<f64> {
+fn min_phase_taps(curve: &ImpedanceCurve, z_out: f64, z_yours: f64, fs: f64) -> Vec<f64> {
     let n_fft = ((fs / MAX_BIN_HZ).ceil() as usize)
         .next_power_of_two()
         .clamp(1 << 13, 1 << 22);
     let bins = n_fft / 2 + 1;
     let bin_hz = fs / n_fft as f64;
-    let magnitude = |f: f64| divider(curve.impedance(f), z_out).norm().max(1e-12);
+    let magnitude = |f: f64| {
+        drive(curve.impedance(f), z_out, z_yours)
+            .norm()
+            .max(1e-12)
+    };
     let ln_mag: Vec<f64> = (0..bins)
         .map(|k| magnitude(k as f64 * bin_hz).ln())
         .collect();
@@ -233,9 +253,15 @@ fn truncate(h: &[f64], len: usize) -> Vec<f64> {
 }
 
 /// Step 4: scale `taps` so their response at 1 kHz is `|H(1 kHz)|` of the curve.
-fn normalise_at_1khz(mut taps: Vec<f64>, curve: &ImpedanceCurve, z_out: f64, fs: f64) -> Vec<f64> {
+fn normalise_at_1khz(
+    mut taps: Vec<f64>,
+    curve: &ImpedanceCurve,
+    z_out: f64,
+    z_yours: f64,
+    fs: f64,
+) -> Vec<f64> {
     let got = crate::filter::design::response(&taps, 1000.0, fs).norm();
-    let want = divider(curve.impedance(1000.0), z_out).norm();
+    let want = drive(curve.impedance(1000.0), z_out, z_yours).norm();
     if got > 0.0 && got.is_finite() {
         taps.iter_mut().for_each(|v| *v *= want / got);
     }
@@ -272,7 +298,7 @@ mod tests {
     use super::*;
     use crate::analysis::{frequency_response, impulse_peak, log_frequencies};
     use crate::load::testutil::{example_networks, formula_deviation_db, Z_OUTS};
-    use crate::load::{deviation_db, examples, Network};
+    use crate::load::{deviation_db, divider, examples, Network};
 
     fn sampled_curve(network: &Network) -> ImpedanceCurve {
         ImpedanceCurve::from_network(network, &log_frequencies(10.0, 40_000.0, 48.0))

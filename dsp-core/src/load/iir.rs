@@ -57,7 +57,7 @@
 
 use super::network::{poly_add, Network};
 use super::roots::{roots, split_conjugates};
-use super::{divider, Complex64};
+use super::{drive, Complex64};
 use crate::clocks::{Clocks, PerChannel};
 use crate::filter::biquad::{tdf2, BiquadCoefs, LaneCoefs};
 use std::f64::consts::TAU;
@@ -405,12 +405,20 @@ fn solve(m: &mut [f64], rhs: &mut [f64], n: usize) -> bool {
     rhs.iter().all(|v| v.is_finite())
 }
 
-/// Zeros and poles (rad/s) of `H = N/(N + Z_out·D)`, with coincident pairs cancelled.
-fn analog_roots(network: &Network, z_out: f64) -> (Vec<Complex64>, Vec<Complex64>) {
+/// Zeros and poles (rad/s) of `H = (N + Z_yours·D)/(N + Z_out·D)` (with `Z_yours = 0`:
+/// `N/(N + Z_out·D)`, the divider), with coincident pairs cancelled.
+fn analog_roots(network: &Network, z_out: f64, z_yours: f64) -> (Vec<Complex64>, Vec<Complex64>) {
     let rational = network.rational();
-    let scaled_den: Vec<f64> = rational.den.iter().map(|d| d * z_out).collect();
-    let p = poly_add(&rational.num, &scaled_den);
-    let mut zeros = roots(&rational.num);
+    let scaled = |z: f64| -> Vec<f64> {
+        let scaled_den: Vec<f64> = rational.den.iter().map(|d| d * z).collect();
+        poly_add(&rational.num, &scaled_den)
+    };
+    let p = scaled(z_out);
+    let mut zeros = if z_yours == 0.0 {
+        roots(&rational.num)
+    } else {
+        roots(&scaled(z_yours))
+    };
     let mut poles = roots(&p);
     // Cancel pole/zero pairs closer than 1e-6 relative (a double root is only found to
     // ~1e-8): they leave |H| unchanged to ~1e-6 except right at the root.
@@ -460,8 +468,22 @@ impl LoadIir {
     /// negative → 0) at `sample_rate` (Hz; clamped to 1 kHz…10 MHz, invalid → 48 kHz).
     /// Allocates; call off the audio thread. See the [module docs](self).
     pub fn new(network: &Network, z_out_ohms: f64, sample_rate: f64) -> LoadIir {
+        Self::driven(network, z_out_ohms, 0.0, sample_rate)
+    }
+
+    /// The load stage heard through the listener's own source of output impedance
+    /// `z_yours_ohms`: `H = (Z_L + Z_yours)/(Z_L + Z_out)` ([`drive`]), zeros from
+    /// `N + Z_yours·D`, poles from `N + Z_out·D`; otherwise designed as [`LoadIir::new`]
+    /// (which is this with `z_yours_ohms = 0`). Equal impedances give the identity.
+    pub fn driven(
+        network: &Network,
+        z_out_ohms: f64,
+        z_yours_ohms: f64,
+        sample_rate: f64,
+    ) -> LoadIir {
         let fs = sanitize_rate(sample_rate);
         let z_out = sanitize_z_out(z_out_ohms);
+        let z_yours = sanitize_z_out(z_yours_ohms);
         let identity = LoadIir {
             sections: Vec::new(),
             state: Vec::new(),
@@ -469,11 +491,11 @@ impl LoadIir {
             sample_rate: fs,
             max_error_db: 0.0,
         };
-        if z_out == 0.0 {
+        if z_out == z_yours {
             return identity;
         }
-        let target = |f: f64| divider(network.impedance(f), z_out);
-        let (zeros, poles) = analog_roots(network, z_out);
+        let target = |f: f64| drive(network.impedance(f), z_out, z_yours);
+        let (zeros, poles) = analog_roots(network, z_out, z_yours);
         let mut model = Model::matched_z(&zeros, &poles, 1.0 / fs);
         let f_top = (0.45 * fs).min(40_000.0);
         let grid: Vec<(f64, f64, f64)> = crate::analysis::log_frequencies(
@@ -982,7 +1004,7 @@ mod tests {
     fn per_root_prewarp_is_not_enough() {
         let network = Network::parse(examples::MULTI_BA).unwrap();
         let (fs, z_out) = (352_800.0, 75.0);
-        let (zeros, poles) = analog_roots(&network, z_out);
+        let (zeros, poles) = analog_roots(&network, z_out, 0.0);
         let bilinear_error = |prewarp: bool| {
             let map = |r: Complex64| {
                 let w = r.norm();
@@ -1023,7 +1045,7 @@ mod tests {
         // The matched z-transform alone (no refinement), on the flat planar load, whose
         // 286 kHz zero is far above the band.
         let flat = Network::parse(examples::FLAT_PLANAR).unwrap();
-        let (zeros, poles) = analog_roots(&flat, z_out);
+        let (zeros, poles) = analog_roots(&flat, z_out, 0.0);
         let model = Model::matched_z(&zeros, &poles, 1.0 / fs);
         let sections = model.sections();
         let resp = |f: f64| {
@@ -1119,7 +1141,7 @@ mod fuzz {
                     - formula_deviation_db(&network, z_out, f);
                 assert!(d.abs() <= err + 1e-9);
             }
-            let (zeros, _) = analog_roots(&network, z_out);
+            let (zeros, _) = analog_roots(&network, z_out, 0.0);
             // A lossless sub-network (L and C with no R) can put a zero of H on the jω axis:
             // a notch to −∞ dB, where a tiny frequency error is a large dB error. Real
             // headphones have no such notch; the accuracy check skips zeros with Q > 500.

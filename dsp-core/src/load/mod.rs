@@ -57,6 +57,32 @@ pub fn divider(z_load: Complex64, z_out_ohms: f64) -> Complex64 {
     }
 }
 
+/// What the load stage applies when the listener hears the chain through a source of their
+/// own: `(Z_L + Z_yours)/(Z_L + Z_emulated)`.
+///
+/// The listener's source (output impedance `z_yours_ohms`) divides whatever we send by
+/// `Z_L/(Z_L + Z_yours)` on its way into the headphone, so to have the headphone see the
+/// emulated source's divider `Z_L/(Z_L + Z_emulated)` we apply the ratio of the two. With
+/// `z_yours_ohms = 0` (an ideal source, the default) this is exactly [`divider`]; with equal
+/// impedances it is exactly 1. For a passive load and both impedances ≥ 0, numerator and
+/// denominator are positive-real functions, so the ratio's zeros and poles lie in the left
+/// half plane: a stable, minimum-phase filter.
+pub fn drive(z_load: Complex64, z_emulated_ohms: f64, z_yours_ohms: f64) -> Complex64 {
+    if z_yours_ohms == 0.0 {
+        return divider(z_load, z_emulated_ohms);
+    }
+    if z_yours_ohms == z_emulated_ohms {
+        return Complex64::new(1.0, 0.0);
+    }
+    let den = z_load + z_emulated_ohms;
+    if den.norm_sqr() == 0.0 {
+        // A short driven by an ideal source: bounded by the largest ratio a real load can
+        // make, taken at 1 mΩ.
+        return (z_load + z_yours_ohms) / (z_load + 1e-3);
+    }
+    (z_load + z_yours_ohms) / den
+}
+
 /// Level of `h_f` relative to `h_1k` in dB: `20·log10|h_f| − 20·log10|h_1k|` — the
 /// deviation of a response from its 1 kHz value (`devices.md`: deviation(f)).
 pub fn deviation_db(h_f: Complex64, h_1k: Complex64) -> f64 {
@@ -110,6 +136,14 @@ mod tests {
         // A pure inductance jX on R: |H| = X/√(X² + R²).
         let h = divider(Complex64::new(0.0, 3.0), 4.0);
         assert!((h.norm() - 0.6).abs() < 1e-15);
+        // Through a source of one's own: (Z + Z_y)/(Z + Z_e); the ideal source gives the
+        // divider, equal sources give 1, and the product with the listener's own divider
+        // is the emulated divider.
+        let z = Complex64::new(8.0, 3.0);
+        assert_eq!(drive(z, 10.0, 0.0), divider(z, 10.0));
+        assert_eq!(drive(z, 2.2, 2.2), Complex64::new(1.0, 0.0));
+        let heard = drive(z, 0.4, 10.0) * divider(z, 10.0);
+        assert!((heard - divider(z, 0.4)).norm() < 1e-15);
         // Deviation: 2× in magnitude is +6.02 dB.
         let d = deviation_db(Complex64::new(0.0, 2.0), Complex64::new(1.0, 0.0));
         assert!((d - 6.020_599_913_279_624).abs() < 1e-12);

@@ -26,11 +26,31 @@ pub enum LoadSource {
     Custom { generation: u64, fallback_ohms: f64 },
 }
 
-/// The load a chain drives and the output impedance driving it.
+/// The load a chain drives, the output impedance driving it, and what the listener's own
+/// source and headphone add.
 #[derive(Debug, Clone)]
 pub struct LoadConfig {
     pub load: ResolvedLoad,
+    /// The emulated source's output impedance.
     pub z_out_ohms: f64,
+    /// The output impedance of the source the listener hears the chain through (0: an ideal
+    /// source). The load stage applies `(Z_L + Z_yours)/(Z_L + Z_out)` ([`super::drive`]),
+    /// so that the headphone, behind the listener's source, sees the emulated divider.
+    pub your_z_out_ohms: f64,
+    /// The headphone's sensitivity at 1 kHz, when published (calibrated SPL needs it).
+    pub sensitivity: Option<crate::amp::Sensitivity>,
+}
+
+impl LoadConfig {
+    /// `load` driven from `z_out_ohms`, heard through an ideal source, no sensitivity.
+    pub fn new(load: ResolvedLoad, z_out_ohms: f64) -> Self {
+        Self {
+            load,
+            z_out_ohms,
+            your_z_out_ohms: 0.0,
+            sensitivity: None,
+        }
+    }
 }
 
 /// A load made concrete: a lumped network (realised as an IIR in the analog domain) or a

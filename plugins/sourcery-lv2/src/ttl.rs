@@ -366,6 +366,7 @@ fn unit_ttl(unit: &str) -> Option<String> {
         _ => {
             let label = match unit {
                 "Ω" => "ohm",
+                "µV" => "microvolt",
                 "kΩ" => "kilohm",
                 other => other,
             };
