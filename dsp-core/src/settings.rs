@@ -6,7 +6,7 @@
 //! which resolves it against the [`Catalogue`] ([`ChainRequest::resolve`]) into the
 //! [`ChainConfig`] a chain is built from.
 
-use crate::amp::{AmpControls, AmpOutput, AmpSpec, GainStep, Output, SplReport};
+use crate::amp::{AmpControls, AmpOutput, AmpSpec, Divider, GainStep, Output, SplReport};
 use crate::analog::decimator::DecimatorPhase;
 use crate::analog::AnalogConfig;
 use crate::chain::ChainConfig;
@@ -289,21 +289,36 @@ impl Settings {
     /// headroom, for a catalogue headphone with a published sensitivity (`None` otherwise).
     /// Uses the headphone's |Z(1 kHz)| and the output impedance in use. Not for the audio
     /// thread.
+    ///
+    /// The divider is the complex `Z_L/(Z_L + Z_out)`: at 1 kHz for the signal and the clip
+    /// point, and A-weighted over 20 Hz–20 kHz for the hiss (the white noise floor meets a
+    /// different divider in each band where |Z_L| varies — a multi-BA IEM on a source of a
+    /// few ohms). This is what the emulated source puts at the ear, whatever source the
+    /// listener hears it through.
     pub fn spl_report(&self, catalogue: &Catalogue) -> Option<SplReport> {
         let headphone = catalogue.headphone(self.headphone)?;
         let sensitivity = headphone.sensitivity?;
-        let load_ohms = headphone.network.impedance(1000.0).norm();
+        let z_1khz = headphone.network.impedance(1000.0);
+        let load_ohms = z_1khz.norm();
+        let z_out = self.z_out_ohms(catalogue);
         let amp = AmpOutput {
             spec: amp_spec(catalogue, self.device),
             output: self.output,
         }
-        .driving(load_ohms, self.z_out_ohms(catalogue));
-        Some(crate::amp::report(
+        .driving(load_ohms, z_out);
+        let divider = Divider {
+            at_1khz: crate::load::divider(z_1khz, z_out).norm(),
+            noise_a: crate::amp::noise::a_weighted_gain(|f| {
+                crate::load::divider(headphone.network.impedance(f), z_out).norm()
+            }),
+        };
+        Some(crate::amp::report_through(
             &amp,
             self.gain,
             f64::from(self.volume_pct),
             sensitivity,
             load_ohms,
+            divider,
         ))
     }
 

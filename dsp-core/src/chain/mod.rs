@@ -98,6 +98,10 @@ pub struct Calibration {
     /// `|Z_L/(Z_L + Z_yours)|` at 1 kHz: the listener's own source's divider, which their
     /// SPL at 0 dBFS includes.
     pub your_divider_1khz: f64,
+    /// The DAC side's own gain at 1 kHz (the ladder's weight sum, the chip filter's
+    /// passband ripple): the device's published full-scale voltage is what a 0 dBFS sine
+    /// gives through all of it, so calibration divides it out.
+    pub dac_gain_1khz: f64,
 }
 
 impl Calibration {
@@ -107,7 +111,8 @@ impl Calibration {
     /// their chain gives `your_spl_db`: a sine that gives `SPL_e` at the emulated
     /// headphone then leaves at `SPL_e − your_spl_db` dBFS.
     pub fn gain_db(&self, your_spl_db: f64) -> f64 {
-        self.spl_per_vrms_db + 20.0 * self.your_divider_1khz.log10() - your_spl_db
+        self.spl_per_vrms_db + 20.0 * (self.your_divider_1khz / self.dac_gain_1khz).log10()
+            - your_spl_db
     }
 }
 
@@ -119,6 +124,11 @@ impl Chain {
         let (latency, gain) = chain.measure_linear_part(&design);
         chain.latency = latency;
         chain.gain_1khz = gain;
+        if let (Some(calibration), Some(load)) = (&mut chain.calibration, &config.load) {
+            let drive =
+                crate::load::drive(design.load.z_1khz, load.z_out_ohms, load.your_z_out_ohms);
+            calibration.dac_gain_1khz = gain / drive.norm();
+        }
         chain
     }
 
@@ -130,6 +140,7 @@ impl Chain {
             Some(Calibration {
                 spl_per_vrms_db: crate::amp::spl_db(sensitivity, 1.0, z.norm()),
                 your_divider_1khz: crate::load::divider(z, load.your_z_out_ohms).norm(),
+                dac_gain_1khz: 1.0,
             })
         });
         let amp = config.amp.map(|amp| {
