@@ -2,8 +2,10 @@
 //! an imported curve, PEQ, 44.1/48/96 kHz, level-matched and absolute), compared with
 //! renders recorded in `tests/golden/` within 1e-6 (absolute, full scale 1.0).
 //!
-//! The files were recorded before the engine was reshaped into one type per stage; a
-//! restructuring that changes no sound keeps this test passing. They hold the chain's own
+//! The files were recorded before the engine was reshaped into one type per stage, and
+//! recorded anew (the K13, K11 and custom-ladder cases, by up to 2.4e-4) when the K13 and
+//! K11 ladder units and the K13's analog H2/H3 were recalibrated to hold their published
+//! THD+N over −6 ± 0.5 dBFS; a restructuring that changes no sound keeps this test passing. They hold the chain's own
 //! output: the engine now delays every chain to one latency per rate and decimator, so
 //! that padding (silence) is checked and removed before the comparison. To record them anew (only
 //! when a change of sound is intended and explained): `SOURCERY_BLESS=1 cargo test -p

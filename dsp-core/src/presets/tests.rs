@@ -71,8 +71,94 @@ fn major_carry_step_lsb(config: &DeviceVoicing) -> f64 {
     (zero - below) / lsb
 }
 
+/// THD+N (dB) at 1 kHz of a device's DAC and analog stage at `level_dbfs`, `rate` Hz.
+fn thd_n_at(config: &DeviceVoicing, level_dbfs: f64, rate: f64) -> f64 {
+    let mut chain = Chain::new(
+        &ChainConfig::dac_only(config.dac, config.analog),
+        ChainLayout {
+            host_rate: rate,
+            max_block: 1024,
+            channels: 1,
+        },
+    );
+    let amplitude = 10f64.powf(level_dbfs / 20.0);
+    let mut x: Vec<f32> = (0..(rate * 0.5) as usize)
+        .map(|i| (amplitude * (std::f64::consts::TAU * 1000.0 * i as f64 / rate).sin()) as f32)
+        .collect();
+    chain.process(&mut [&mut x[..]]);
+    thd_n(&x[(0.1 * rate) as usize..], rate, 1000.0, AUDIO_BAND_HZ).thd_n_db
+}
+
+/// The band of levels the published THD+N must hold over (dBFS): −6 ± 0.5 in 0.1 dB steps,
+/// and −6.02 (a peak of exactly 0.5, where a ladder's second bit carries).
+fn thd_band_levels() -> Vec<f64> {
+    let mut levels: Vec<f64> = (0..=10).map(|i| -6.5 + 0.1 * f64::from(i)).collect();
+    levels.push(-6.0206);
+    levels
+}
+
+/// The device's DAC with its ladder alone: no analog harmonic profile.
+fn ladder_alone(config: &DeviceVoicing) -> DeviceVoicing {
+    let mut config = config.clone();
+    config.analog.harmonics = crate::analog::shaper::HarmonicProfile::CLEAN;
+    config
+}
+
 /// The K13 R2R's unit (its file): the K11 is another product, so it gets another unit.
-const K13_SEED: u64 = 195;
+const K13_SEED: u64 = 2345;
+
+/// The ladder-alone bound of the unit search: the ladder's own THD+N stays below this at
+/// every level of the band (at 44.1 and 48 kHz), so the analog stage's smooth H2/H3 sets
+/// the published figure and the level does not flip it.
+const LADDER_ALONE_DB: f64 = -80.0;
+/// The major-carry bound of the unit search (LSB; 1 = ideal): a larger step at digital zero
+/// idles as noise far above the published SNR.
+const MAJOR_CARRY_LSB: f64 = 4.0;
+
+/// How the K13's unit (seed) was chosen: the first seed ≥ 1 whose major-carry step is
+/// within [`MAJOR_CARRY_LSB`] and whose ladder alone stays below [`LADDER_ALONE_DB`] at
+/// every level of −6 ± 0.5 dBFS (and −6.02) at 44.1 and 48 kHz. Nothing published shows
+/// the THD+N of the K13 stepping with level near −6 dBFS, so a unit whose second bit's
+/// carry (crossed by every peak above −6.02 dBFS) moves it by several dB is not the unit to
+/// model. `cargo test -p sourcery-dsp --release --lib k13_seed_search -- --ignored
+/// --nocapture` (`SEED_FROM=N` starts elsewhere; `SEARCH_ALL=1` lists every passing seed up
+/// to 5000).
+#[test]
+#[ignore = "slow: documents how the K13 seed was chosen"]
+fn k13_seed_search() {
+    let k13 = ladder_alone(crate::voicing::k13_r2r());
+    let from: u64 = std::env::var("SEED_FROM")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let mut candidates = 0;
+    for seed in from..=5_000 {
+        let config = with_seed(&k13, seed);
+        let step = major_carry_step_lsb(&config);
+        if (step - 1.0).abs() > MAJOR_CARRY_LSB {
+            continue;
+        }
+        candidates += 1;
+        let mut worst = f64::NEG_INFINITY;
+        'levels: for rate in [44_100.0, 48_000.0] {
+            for level in thd_band_levels() {
+                worst = worst.max(thd_n_at(&config, level, rate));
+                if worst > LADDER_ALONE_DB {
+                    break 'levels;
+                }
+            }
+        }
+        let pass = worst <= LADDER_ALONE_DB;
+        println!(
+            "seed {seed}: step {step:.2} LSB, ladder alone worst {worst:.2} dB {}",
+            if pass { "PASS" } else { "" }
+        );
+        if pass && std::env::var_os("SEARCH_ALL").is_none() {
+            println!("{candidates} candidates measured");
+            break;
+        }
+    }
+}
 
 /// Published K11 figures with 1 dB to spare: THD+N (line out) < 0.02 % = −74 dB, and SNR
 /// ≥ 115 dB read as idle noise re a full-scale sine.
@@ -80,30 +166,46 @@ const K11_THD_N_DB: f64 = -75.0;
 const K11_IDLE_DBFS: f64 = -116.0;
 
 /// How the K11's seed was chosen: the first seed ≥ 1, other than the K13's, whose whole DAC
-/// stage meets both published figures with 1 dB to spare ([`K11_THD_N_DB`],
-/// [`K11_IDLE_DBFS`]). The full stage is measured only for units whose major-carry step is
-/// within 100 LSB (a 70 LSB step already idles near −114 dBFS). `cargo test -p
-/// sourcery-dsp --lib k11_seed_search -- --ignored --nocapture` (with `K11_SEARCH_ALL=1` it
-/// lists every passing seed up to 3000 instead of stopping at the first: 24 of them).
+/// stage meets both published figures with 1 dB to spare at every level of −6 ± 0.5 dBFS
+/// (and −6.02) at 44.1 and 48 kHz ([`K11_THD_N_DB`]) and as idle noise ([`K11_IDLE_DBFS`]).
+/// The full stage is measured only for units whose major-carry step is within 100 LSB (a
+/// 70 LSB step already idles near −114 dBFS). `cargo test -p sourcery-dsp --release --lib
+/// k11_seed_search -- --ignored --nocapture` (`SEED_FROM=N` starts elsewhere; with
+/// `SEARCH_ALL=1` it lists every passing seed up to 20 000 instead of stopping at the first).
 #[test]
 #[ignore = "slow: documents how the K11 seed was chosen"]
 fn k11_seed_search() {
     let k11 = crate::voicing::k11_r2r();
+    let from: u64 = std::env::var("SEED_FROM")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
     let mut candidates = 0;
-    for seed in (1..=3_000).filter(|&s| s != K13_SEED) {
+    for seed in (from..=20_000).filter(|&s| s != K13_SEED) {
         let config = with_seed(k11, seed);
         let step = major_carry_step_lsb(&config);
         if (step - 1.0).abs() > 100.0 {
             continue;
         }
         candidates += 1;
-        let (pct, db, idle) = thd_n_and_idle(&config);
-        let pass = db <= K11_THD_N_DB && idle <= K11_IDLE_DBFS;
+        let (_, _, idle) = thd_n_and_idle(&config);
+        let mut worst = f64::NEG_INFINITY;
+        if idle <= K11_IDLE_DBFS {
+            'levels: for rate in [44_100.0, 48_000.0] {
+                for level in thd_band_levels() {
+                    worst = worst.max(thd_n_at(&config, level, rate));
+                    if worst > K11_THD_N_DB {
+                        break 'levels;
+                    }
+                }
+            }
+        }
+        let pass = idle <= K11_IDLE_DBFS && worst <= K11_THD_N_DB;
         println!(
-            "seed {seed}: step {step:.2} LSB, THD+N {pct:.4} % ({db:.2} dB), idle {idle:.1} dBFS {}",
+            "seed {seed}: step {step:.2} LSB, idle {idle:.1} dBFS, THD+N worst {worst:.2} dB {}",
             if pass { "PASS" } else { "" }
         );
-        if pass && std::env::var_os("K11_SEARCH_ALL").is_none() {
+        if pass && std::env::var_os("SEARCH_ALL").is_none() {
             println!("{candidates} candidates measured");
             break;
         }
@@ -834,7 +936,7 @@ fn bad_devices() -> Vec<Bad> {
         ),
         bad(
             "negative seed",
-            edit(k13, "seed = 195", "seed = -5"),
+            edit(k13, "seed = 2345", "seed = -5"),
             Some("seed ="),
             "outside",
         ),
@@ -1058,3 +1160,4 @@ fn malformed_files_are_refused_with_their_file_and_line() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(count >= 30, "{count} cases");
 }
+
