@@ -245,10 +245,7 @@ impl Engine {
         };
         let own = chain.latency_samples();
         let lookahead = self.limiter.latency_samples();
-        let padded = self
-            .latency_bound
-            .max(own)
-            .min(MAX_DRY_DELAY - lookahead);
+        let padded = self.latency_bound.max(own).min(MAX_DRY_DELAY - lookahead);
         self.pad.set_delay(padded - own.min(padded));
         self.pad.reset();
         self.latency = padded + lookahead;

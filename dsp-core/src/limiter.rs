@@ -126,9 +126,7 @@ impl Limiter {
         }
         let span = self.window.len() as u64;
         for i in 0..frames {
-            let peak = block[..n_ch]
-                .iter()
-                .fold(0.0f32, |m, b| m.max(b[i].abs()));
+            let peak = block[..n_ch].iter().fold(0.0f32, |m, b| m.max(b[i].abs()));
             let need = if peak > CEILING { CEILING / peak } else { 1.0 };
             // Running minimum of `need` over the last L + 1 frames.
             while self.len > 0 {
@@ -230,7 +228,10 @@ mod tests {
                 m.thd_n_db,
                 20.0 * l.take_min_gain().log10()
             );
-            assert!((20.0 * level.log10()).abs() < 0.05, "settles at the ceiling");
+            assert!(
+                (20.0 * level.log10()).abs() < 0.05,
+                "settles at the ceiling"
+            );
             assert!(m.thd_n_db < -80.0, "a steady tone is not distorted");
 
             let mut quiet = Limiter::new(1, rate);
@@ -253,7 +254,13 @@ mod tests {
         let mut l = Limiter::new(2, rate);
         l.set_active(true);
         let len = 48_000;
-        let burst = |i: usize| if (12_000..24_000).contains(&i) { 4.0 } else { 0.25 };
+        let burst = |i: usize| {
+            if (12_000..24_000).contains(&i) {
+                4.0
+            } else {
+                0.25
+            }
+        };
         let mut left: Vec<f32> = (0..len)
             .map(|i| (burst(i) * (std::f64::consts::TAU * 100.0 * i as f64 / rate).sin()) as f32)
             .collect();
@@ -261,7 +268,10 @@ mod tests {
         for (a, b) in left.chunks_mut(64).zip(right.chunks_mut(64)) {
             l.process(&mut [a, b]);
         }
-        let peak = left.iter().chain(&right).fold(0.0f32, |m, v| m.max(v.abs()));
+        let peak = left
+            .iter()
+            .chain(&right)
+            .fold(0.0f32, |m, v| m.max(v.abs()));
         assert!(peak <= CEILING);
         for i in (0..len).step_by(97) {
             if left[i].abs() > 1e-3 {
@@ -272,6 +282,9 @@ mod tests {
         // quiet tone is within 1.2 % of its level (e^{−4.5}·3/4 = 0.8 %), never above it.
         let tail = &left[len - 4_800..];
         let level = tone(tail, rate, 100.0).amplitude;
-        assert!(level > 0.25 * 0.988 && level <= 0.25 + 1e-6, "released: {level}");
+        assert!(
+            level > 0.25 * 0.988 && level <= 0.25 + 1e-6,
+            "released: {level}"
+        );
     }
 }

@@ -78,6 +78,34 @@ pub struct YourChain {
     pub noise_uv: f32,
 }
 
+/// Calibrated SPL, explained ([`Settings::calibration_report`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct CalibrationReport {
+    /// What the emulated source puts at the ear (its SPL at 0 dBFS, hiss, headroom).
+    pub emulated: SplReport,
+    /// The listener's source's output impedance (Ω).
+    pub your_z_out_ohms: f64,
+    /// SPL (dB) of a 0 dBFS 1 kHz sine through the listener's chain.
+    pub your_spl_db: f64,
+    /// The open-circuit full-scale voltage of the listener's source that `your_spl_db`
+    /// implies with this headphone.
+    pub your_full_scale_vrms: f64,
+    /// How far the emulated source's 0 dBFS plays above the listener's (dB): inputs above
+    /// `−over_full_scale_db` dBFS are limited (nothing is when it is ≤ 0).
+    pub over_full_scale_db: f64,
+    /// SPL(A) of the listener's own noise floor, when given.
+    pub your_noise_spl_db: Option<f64>,
+}
+
+impl CalibrationReport {
+    /// Whether the emulated hiss lies below the listener's own noise floor (then it cannot
+    /// be heard through their chain).
+    pub fn hiss_below_yours(&self) -> bool {
+        self.your_noise_spl_db
+            .is_some_and(|yours| self.emulated.noise_spl_db < yours)
+    }
+}
+
 /// How the output level is set.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LevelMode {
@@ -319,6 +347,58 @@ impl Settings {
             sensitivity,
             load_ohms,
             divider,
+        ))
+    }
+
+    /// What calibrated SPL means with these settings: the emulated source's levels at the
+    /// ear, the listener's chain, and how they meet (`None` without a published sensitivity,
+    /// where calibrated SPL falls back to level matching). Not for the audio thread.
+    pub fn calibration_report(&self, catalogue: &Catalogue) -> Option<CalibrationReport> {
+        let emulated = self.spl_report(catalogue)?;
+        let headphone = catalogue.headphone(self.headphone)?;
+        let sensitivity = headphone.sensitivity?;
+        let z_1khz = headphone.network.impedance(1000.0);
+        let load_ohms = z_1khz.norm();
+        let yours = self.your_z_out_ohms(catalogue);
+        let your_divider = crate::load::divider(z_1khz, yours).norm();
+        let your_spl_db = f64::from(self.yours.spl_db);
+        let spl_per_vrms = crate::amp::spl_db(sensitivity, 1.0, load_ohms);
+        let your_noise_spl_db = (self.yours.noise_uv > 0.0).then(|| {
+            let noise_a = crate::amp::noise::a_weighted_gain(|f| {
+                crate::load::divider(headphone.network.impedance(f), yours).norm()
+            });
+            crate::amp::spl_db(
+                sensitivity,
+                f64::from(self.yours.noise_uv) * 1e-6 * noise_a,
+                load_ohms,
+            )
+        });
+        Some(CalibrationReport {
+            emulated,
+            your_z_out_ohms: yours,
+            your_spl_db,
+            your_full_scale_vrms: 10f64.powf((your_spl_db - spl_per_vrms) / 20.0) / your_divider,
+            over_full_scale_db: emulated.spl_full_scale_db - your_spl_db,
+            your_noise_spl_db,
+        })
+    }
+
+    /// The SPL at 0 dBFS (1 kHz) of the listener's chain whose source gives `full_scale_vrms`
+    /// open-circuit for a 0 dBFS sine, through its output impedance into this headphone
+    /// (`None` without a published sensitivity).
+    pub fn your_spl_from_full_scale(
+        &self,
+        catalogue: &Catalogue,
+        full_scale_vrms: f64,
+    ) -> Option<f64> {
+        let headphone = catalogue.headphone(self.headphone)?;
+        let sensitivity = headphone.sensitivity?;
+        let z_1khz = headphone.network.impedance(1000.0);
+        let divider = crate::load::divider(z_1khz, self.your_z_out_ohms(catalogue)).norm();
+        Some(crate::amp::spl_db(
+            sensitivity,
+            full_scale_vrms * divider,
+            z_1khz.norm(),
         ))
     }
 

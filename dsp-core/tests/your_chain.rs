@@ -286,7 +286,10 @@ fn calibrated_spl_limits_at_your_full_scale() {
     let report = s.spl_report(catalogue).unwrap();
     // A −12 dBFS sine would leave at this many dBFS.
     let over = report.spl_full_scale_db - 12.0 - 100.0;
-    assert!(over > 3.0, "the case is louder than the chain: {over:.2} dB");
+    assert!(
+        over > 3.0,
+        "the case is louder than the chain: {over:.2} dB"
+    );
     let mut e = engine(&s, rate, CustomLoad::default());
     let len = (rate * 0.5) as usize;
     let amplitude = 10f64.powf(-12.0 / 20.0);
@@ -299,7 +302,10 @@ fn calibrated_spl_limits_at_your_full_scale() {
     let level = 20.0 * tone(&x[len / 2..], rate, 1000.0).amplitude.log10();
     println!("{over:.2} dB over: peak {peak}, limited by {reduction:.2} dB, level {level:.3} dBFS");
     assert!(peak <= 1.0);
-    assert!((f64::from(reduction) - over).abs() < 0.1, "{reduction} vs {over}");
+    assert!(
+        (f64::from(reduction) - over).abs() < 0.1,
+        "{reduction} vs {over}"
+    );
     assert!(level.abs() < 0.05);
 
     // No sensitivity (a resistor): calibrated falls back to the level-matched output.

@@ -16,13 +16,16 @@
 //!   control arguments, and exported back to EqualizerAPO text.
 //! - `cargo xtask render --device ID [--headphone ID] [--mode os|nos] [--filter LABEL|INDEX]
 //!   [--gain low|medium|high] [--volume PERCENT] [--output se|bal] [--peq FILE] [--rate HZ]
-//!   [--level-match on|off] [IN.wav] OUT.wav`: a WAV file (or, without IN, a demo signal)
-//!   through the plugins' engine, offline and latency-compensated (see [`render`]).
-//! - `cargo xtask measure --device ID [--headphone ID] [--mode os|nos] [--json]
-//!   [--plots DIR]`: the virtual analyzer (frequency response, THD+N vs level, noise, clip
+//!   [--level-match on|off] [--level matched|absolute|calibrated] [--your-source ID|OHMS]
+//!   [--your-output se|bal] [--your-spl DB | --your-fs-vrms V] [--your-noise UV] [IN.wav]
+//!   OUT.wav`: a WAV file (or, without IN, a demo signal) through the plugins' engine,
+//!   offline and latency-compensated (see [`render`]); the `--your-*` flags describe the
+//!   listener's own chain (`render::YOUR_CHAIN_USAGE`).
+//! - `cargo xtask measure --device ID [--headphone ID] [--mode os|nos] [--your-source
+//!   ID|OHMS] [--json] [--plots DIR]`: the virtual analyzer (frequency response, THD+N vs level, noise, clip
 //!   point, Z_out effect, impulse/step, latency); `cargo xtask measure --all --markdown`
 //!   writes `docs/conformance.md` (see [`measure`]).
-//! - `cargo xtask screenshots [--out DIR] [--panels source,load,peq,character,compare]
+//! - `cargo xtask screenshots [--out DIR] [--panels source,load,yours,peq,character,compare]
 //!   [--no-build]`: build the standalone application and capture each editor panel as
 //!   `docs/screenshots/<panel>.png` under Xvfb (see [`screenshots`]).
 
@@ -60,10 +63,12 @@ fn main() -> Result<()> {
                 "Usage:\n  cargo xtask bundle sourcery [--release] [cargo build args]\n  \
                  cargo xtask install\n  cargo xtask test [cargo test args]\n  \
                  cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High] \
-                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE\n  {}\n  {}\n  {}",
+                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE\n  {}\n  {}\n  {}\n\
+                 Your chain: {}",
                 render::USAGE,
                 measure::USAGE,
-                screenshots::USAGE
+                screenshots::USAGE,
+                render::YOUR_CHAIN_USAGE
             );
             std::process::exit(2);
         }

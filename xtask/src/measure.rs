@@ -22,7 +22,8 @@ use sourcery_dsp::presets::{Catalogue, DeviceSlot, HeadphoneSlot};
 use sourcery_dsp::Settings;
 
 pub const USAGE: &str = "cargo xtask measure --device ID [--headphone ID] [--mode os|nos] \
-                         [--rate HZ] [--json] [--plots DIR]\n  cargo xtask measure --all --markdown";
+                         [--rate HZ] [--your-source ID|OHMS] [--your-output se|bal] [--json] \
+                         [--plots DIR]\n  cargo xtask measure --all --markdown";
 
 /// Where `--all --markdown` writes.
 const CONFORMANCE_MD: &str = "docs/conformance.md";
@@ -37,6 +38,8 @@ pub fn run(args: &[String]) -> Result<()> {
     let (mut json, mut all, mut markdown) = (false, false, false);
     let mut plots = None;
     let mut rate = RATE_HZ;
+    let mut yours = Settings::default();
+    let mut pending = crate::render::YourChainFlags::default();
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -67,6 +70,9 @@ pub fn run(args: &[String]) -> Result<()> {
             "--plots" => plots = Some(value()?.clone()),
             "--all" => all = true,
             "--markdown" => markdown = true,
+            "--your-source" | "--your-output" => {
+                crate::render::your_chain_flag(flag, value()?, &mut yours, &mut pending)?;
+            }
             _ => bail!("unknown option '{flag}'\nusage: {USAGE}"),
         }
     }
@@ -84,6 +90,7 @@ pub fn run(args: &[String]) -> Result<()> {
         gain: GainStep::Low,
         volume_pct: 100.0,
         level_match: true,
+        yours: yours.yours,
         ..Settings::default()
     };
     let m = measure::measure(&settings, rate);
@@ -164,8 +171,14 @@ fn print_summary(m: &Measurement) {
     }
     if let Some(z) = &m.z_out_effect {
         println!(
-            "\nZ_out {} Ω into the load, re 1 kHz (measured / formula), worst error {:.4} dB:",
-            z.z_out_ohms, z.worst_error_db
+            "\nZ_out {} Ω into the load{}, re 1 kHz (measured / formula), worst error {:.4} dB:",
+            z.z_out_ohms,
+            if z.your_z_out_ohms > 0.0 {
+                format!(", heard through your {} Ω", z.your_z_out_ohms)
+            } else {
+                String::new()
+            },
+            z.worst_error_db
         );
         for p in &z.points {
             println!(
@@ -197,7 +210,9 @@ fn write_conformance() -> Result<()> {
          figure is out of tolerance).\n\n\
          Each figure is measured through the whole engine at 48 kHz (the 80 kHz point at \
          192 kHz), high gain, 100 % volume, OS mode, into a resistor unless stated: THD+N by \
-         the analyzer's fit (20 Hz–20 kHz), noise with silence in and A-weighting across \
+         the analyzer's fit (20 Hz–20 kHz) at every level from 0.5 dB below to 0.5 dB above \
+         the published one in 0.1 dB steps and at −6.02 dBFS (where a ladder's second bit \
+         carries), the row showing the worst point, noise with silence in and A-weighting across \
          600 Ω, the clip point by bisection for THD+N = 1 %, the frequency response from the \
          whole impulse response, and the output impedance's effect into the Campfire \
          Andromeda 2020 model against the divider formula `Z_L/(Z_L + Z_out)` (its error is \
@@ -281,12 +296,24 @@ mod plots {
             .iter()
             .map(|t| (t.level_dbfs, t.thd_n_db))
             .collect();
+        // Harmonics relative to the fundamental (dBc) as levels re the same reference as
+        // THD+N (dB re the fundamental), so the three lines share the axis.
+        let harmonic = |k: usize| -> Vec<(f64, f64)> {
+            m.thd_vs_level
+                .iter()
+                .filter_map(|t| Some((t.level_dbfs, (*t.harmonics_dbc.get(k)?)?)))
+                .collect()
+        };
         line(
             &dir.join("thd_vs_level.png"),
-            &format!("THD+N at 1 kHz vs level: {title}"),
-            ("input dBFS", "THD+N dB"),
+            &format!("THD+N, H2, H3 at 1 kHz vs level: {title}"),
+            ("input dBFS", "dB re the fundamental"),
             false,
-            &[("THD+N", thd, RED)],
+            &[
+                ("THD+N", thd, RED),
+                ("H2", harmonic(0), BLUE),
+                ("H3", harmonic(1), GREEN),
+            ],
         )?;
         line(
             &dir.join("spectrum_minus_6_dbfs.png"),
@@ -330,7 +357,16 @@ mod plots {
             let formula = z.points.iter().map(|p| (p.freq_hz, p.formula_db)).collect();
             line(
                 &dir.join("z_out_effect.png"),
-                &format!("Z_out {} ohm into {}: re 1 kHz", z.z_out_ohms, m.headphone),
+                &format!(
+                    "Z_out {} ohm into {}{}: re 1 kHz",
+                    z.z_out_ohms,
+                    m.headphone,
+                    if z.your_z_out_ohms > 0.0 {
+                        format!(", heard through {} ohm", z.your_z_out_ohms)
+                    } else {
+                        String::new()
+                    }
+                ),
                 ("Hz", "dB"),
                 true,
                 &[

@@ -45,7 +45,94 @@ pub const DEMO_RATE_HZ: u32 = 48_000;
 
 pub const USAGE: &str = "cargo xtask render --device ID [--headphone ID] [--mode os|nos] \
      [--filter LABEL|INDEX] [--gain low|medium|high] [--volume PERCENT] [--output se|bal] \
-     [--peq FILE] [--rate HZ] [--level-match on|off] [IN.wav] OUT.wav";
+     [--peq FILE] [--rate HZ] [--level-match on|off] [--level matched|absolute|calibrated] \
+     [--your-source ID|OHMS] [--your-output se|bal] [--your-spl DB | --your-fs-vrms V] \
+     [--your-noise UV] [IN.wav] OUT.wav";
+
+/// The listener's own chain on the command line (`render` and `measure`).
+pub const YOUR_CHAIN_USAGE: &str = "--your-source ID|OHMS: the source you listen through (a \
+     device id, or its output impedance in ohms; default: an ideal 0 ohm source); \
+     --your-output se|bal; --level matched|absolute|calibrated; --your-spl DB: the SPL of a \
+     0 dBFS 1 kHz sine through your chain and headphone (calibrated SPL); --your-fs-vrms V: \
+     compute it from your source's full-scale voltage and the headphone's sensitivity; \
+     --your-noise UV: your chain's A-weighted noise";
+
+/// What the your-chain flags asked for that needs the rest of the settings first.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct YourChainFlags {
+    /// `--your-fs-vrms`: set `your_spl_db` from this once the headphone is known.
+    pub full_scale_vrms: Option<f64>,
+}
+
+/// Apply one of the your-chain flags (`--your-source`, `--your-output`, `--level`,
+/// `--your-spl`, `--your-fs-vrms`, `--your-noise`) to `settings`; `Ok(false)` when `flag`
+/// is not one of them.
+pub fn your_chain_flag(
+    flag: &str,
+    value: &str,
+    settings: &mut Settings,
+    pending: &mut YourChainFlags,
+) -> Result<bool> {
+    use sourcery_dsp::settings::LevelMode;
+    let number = |what: &str, lo: f64, hi: f64| -> Result<f64> {
+        value
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite() && (lo..=hi).contains(v))
+            .ok_or_else(|| anyhow!("{flag} takes {what} ({lo}…{hi}), not '{value}'"))
+    };
+    match flag {
+        "--your-source" => {
+            if value.parse::<f64>().is_ok() {
+                settings.yours.z_out_custom = true;
+                settings.yours.z_out_ohms =
+                    number("an output impedance in ohms", 0.0, 150.0)? as f32;
+            } else {
+                settings.yours.source = DeviceSlot(preset_slot("devices", DEVICE_LABELS, value)?);
+                settings.yours.z_out_custom = false;
+            }
+        }
+        "--your-output" => {
+            settings.yours.output = Output::from_index(label(Output::LABELS, value)?);
+        }
+        "--level" => settings.set_level_mode(match value.to_ascii_lowercase().as_str() {
+            "matched" | "level-matched" => LevelMode::Matched,
+            "absolute" => LevelMode::Absolute,
+            "calibrated" => LevelMode::Calibrated,
+            _ => bail!("--level takes matched, absolute or calibrated, not '{value}'"),
+        }),
+        "--your-spl" => settings.yours.spl_db = number("dB SPL", 60.0, 150.0)? as f32,
+        "--your-fs-vrms" => pending.full_scale_vrms = Some(number("Vrms", 0.01, 30.0)?),
+        "--your-noise" => settings.yours.noise_uv = number("µV(A)", 0.0, 200.0)? as f32,
+        _ => return Ok(false),
+    }
+    Ok(true)
+}
+
+/// Finish the your-chain flags once every other flag is read.
+pub fn finish_your_chain(settings: &mut Settings, pending: YourChainFlags) -> Result<()> {
+    if let Some(vrms) = pending.full_scale_vrms {
+        let catalogue = sourcery_dsp::presets::Catalogue::active();
+        let spl = settings
+            .your_spl_from_full_scale(catalogue, vrms)
+            .ok_or_else(|| {
+                anyhow!(
+                    "--your-fs-vrms needs a headphone with a published sensitivity ({} has none)",
+                    HEADPHONE_LABELS[settings.headphone.0]
+                )
+            })?;
+        settings.yours.spl_db = spl as f32;
+    }
+    let catalogue = sourcery_dsp::presets::Catalogue::active();
+    if settings.level_calibrated && settings.calibration_report(catalogue).is_none() {
+        eprintln!(
+            "note: {} has no published sensitivity: calibrated SPL cannot place it, the \
+             output stays level-matched",
+            HEADPHONE_LABELS[settings.headphone.0]
+        );
+    }
+    Ok(())
+}
 
 /// Audio in memory: one `Vec` per channel, samples in ±1 full scale.
 #[derive(Debug, Clone, PartialEq)]
@@ -97,6 +184,28 @@ pub fn run(args: &[String]) -> Result<()> {
             }
         }
     };
+    if options.settings.level_calibrated {
+        let catalogue = sourcery_dsp::presets::Catalogue::active();
+        if let Some(r) = options.settings.calibration_report(catalogue) {
+            eprintln!(
+                "Calibrated SPL: the emulated source plays a 0 dBFS sine at {:.1} dB SPL, your \
+                 chain at {:.1} dB SPL ({:.2} Vrms through {:.2} Ω); {}; hiss {:.1} dB(A) SPL",
+                r.emulated.spl_full_scale_db,
+                r.your_spl_db,
+                r.your_full_scale_vrms,
+                r.your_z_out_ohms,
+                if r.over_full_scale_db > 0.0 {
+                    format!(
+                        "inputs above {:.1} dBFS are limited to your full scale",
+                        -r.over_full_scale_db
+                    )
+                } else {
+                    format!("{:.1} dB of headroom", -r.over_full_scale_db)
+                },
+                r.emulated.noise_spl_db
+            );
+        }
+    }
     let started = std::time::Instant::now();
     let output = render_audio(&options.settings, &input, options.rate_hz, true)?;
     let clipped = write_wav(&options.output, &output)?;
@@ -124,6 +233,7 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
     let mut settings = Settings::default();
     let mut device = None;
     let mut rate_hz = None;
+    let mut pending = YourChainFlags::default();
     let mut files = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -174,10 +284,15 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
                         .ok_or_else(|| anyhow!("--rate takes 8000…768000 Hz, not '{value}'"))?,
                 );
             }
-            _ => bail!("unknown option '{arg}'\nusage: {USAGE}"),
+            _ => {
+                if !your_chain_flag(arg, value, &mut settings, &mut pending)? {
+                    bail!("unknown option '{arg}'\nusage: {USAGE}")
+                }
+            }
         }
     }
     settings.device = device.ok_or_else(|| anyhow!("--device is required\nusage: {USAGE}"))?;
+    finish_your_chain(&mut settings, pending)?;
     let (input, output) = match files.len() {
         1 => (None, files.remove(0)),
         2 => {

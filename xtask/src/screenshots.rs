@@ -2,7 +2,7 @@
 //! standalone application on a virtual X server.
 //!
 //! ```text
-//! cargo xtask screenshots [--out docs/screenshots] [--panels source,load,peq,character,compare]
+//! cargo xtask screenshots [--out docs/screenshots] [--panels source,load,yours,peq,character,compare]
 //!     [--no-build]
 //! ```
 //!
@@ -34,10 +34,10 @@ use std::time::{Duration, Instant};
 use anyhow::{anyhow, bail, Context, Result};
 
 pub const USAGE: &str = "cargo xtask screenshots [--out DIR] \
-     [--panels source,load,peq,character,compare] [--no-build]";
+     [--panels source,load,yours,peq,character,compare] [--no-build]";
 
 /// The editor's panels, as `SOURCERY_EDITOR_PANEL` names them.
-pub const PANELS: [&str; 5] = ["source", "load", "peq", "character", "compare"];
+pub const PANELS: [&str; 6] = ["source", "load", "yours", "peq", "character", "compare"];
 /// Environment variable that picks the editor's opening panel.
 const PANEL_ENV: &str = "SOURCERY_EDITOR_PANEL";
 const DEFAULT_OUT: &str = "docs/screenshots";

@@ -198,11 +198,7 @@ fn min_phase_taps(curve: &ImpedanceCurve, z_out: f64, z_yours: f64, fs: f64) -> 
         .clamp(1 << 13, 1 << 22);
     let bins = n_fft / 2 + 1;
     let bin_hz = fs / n_fft as f64;
-    let magnitude = |f: f64| {
-        drive(curve.impedance(f), z_out, z_yours)
-            .norm()
-            .max(1e-12)
-    };
+    let magnitude = |f: f64| drive(curve.impedance(f), z_out, z_yours).norm().max(1e-12);
     let ln_mag: Vec<f64> = (0..bins)
         .map(|k| magnitude(k as f64 * bin_hz).ln())
         .collect();

@@ -37,7 +37,7 @@ use crate::analysis::{
     AUDIO_BAND_HZ, HARMONICS,
 };
 use crate::dac::DacMode;
-use crate::load::{divider, CustomLoad, ResolvedLoad};
+use crate::load::{drive, CustomLoad, ResolvedLoad};
 use crate::params::HEADPHONE_LABELS;
 use crate::presets::{Catalogue, HeadphoneSlot};
 use crate::{Engine, Settings};
@@ -48,8 +48,13 @@ mod conformance;
 pub use character::{character, Character, ANALOG_POST_S, ANALOG_PRE_S};
 pub use conformance::{conformance, Check, ConformanceRow, CONFORMANCE_RATE_HZ};
 
-/// Levels (dBFS, sine peak) of the THD+N sweep.
-pub const THD_LEVELS_DBFS: [f64; 6] = [0.0, -6.0, -20.0, -40.0, -60.0, -90.0];
+/// Levels (dBFS, sine peak) of the THD+N sweep: 0 to −90 in 3 dB steps (−6, the level
+/// R2R figures are published at, is one of them).
+pub const THD_LEVELS_DBFS: [f64; 31] = [
+    0.0, -3.0, -6.0, -9.0, -12.0, -15.0, -18.0, -21.0, -24.0, -27.0, -30.0, -33.0, -36.0, -39.0,
+    -42.0, -45.0, -48.0, -51.0, -54.0, -57.0, -60.0, -63.0, -66.0, -69.0, -72.0, -75.0, -78.0,
+    -81.0, -84.0, -87.0, -90.0,
+];
 /// Frequencies (Hz) at which the output impedance's effect is reported.
 pub const Z_OUT_FREQS_HZ: [f64; 10] = [
     20.0, 50.0, 100.0, 200.0, 500.0, 1000.0, 2000.0, 5000.0, 10_000.0, 20_000.0,
@@ -118,6 +123,9 @@ pub struct ZOutPoint {
 #[derive(Debug, Clone, Serialize)]
 pub struct ZOutEffect {
     pub z_out_ohms: f64,
+    /// The listener's own source (0: an ideal one); the formula is then
+    /// `(Z_L + Z_yours)/(Z_L + Z_out)`.
+    pub your_z_out_ohms: f64,
     pub points: Vec<ZOutPoint>,
     /// Largest |measured − formula| over 20 Hz–min(20 kHz, 0.45 fs) at 1/12 octave (dB).
     pub worst_error_db: f64,
@@ -310,10 +318,13 @@ fn clip_point(
     Some((run(lo).1, 20.0 * lo.log10()))
 }
 
-/// The output impedance's effect on the load of `settings`, measured against 0 Ω.
+/// The output impedance's effect on the load of `settings`, measured against 0 Ω (both
+/// the emulated source's and, when the listener's own source is set, the compensation of
+/// it: `(Z_L + Z_yours)/(Z_L + Z_out)`).
 fn z_out_effect(catalogue: &Catalogue, settings: &Settings, rate: f64) -> Option<ZOutEffect> {
     let z_load = load_impedance(catalogue, settings)?;
     let z_out = settings.z_out_ohms(catalogue);
+    let yours = settings.your_z_out_ohms(catalogue);
     let small = small_signal(settings);
     // A headphone's impedance needs no long response (no network here has a time constant
     // near 100 ms): 8192 samples after the latency.
@@ -328,14 +339,17 @@ fn z_out_effect(catalogue: &Catalogue, settings: &Settings, rate: f64) -> Option
     freqs.extend(&report);
     let mut e = engine(catalogue, &small, rate);
     let with = deviation_db(&impulse_response(&mut e, len), rate, &freqs);
-    e.apply_now(&Settings {
+    let mut bare = Settings {
         z_out_custom: true,
         z_out_ohms: 0.0,
         ..small
-    });
+    };
+    bare.yours.z_out_custom = true;
+    bare.yours.z_out_ohms = 0.0;
+    e.apply_now(&bare);
     let without = deviation_db(&impulse_response(&mut e, len), rate, &freqs);
-    let h_1k = divider(z_load.impedance(1000.0), z_out).norm();
-    let formula = |f: f64| 20.0 * (divider(z_load.impedance(f), z_out).norm() / h_1k).log10();
+    let h_1k = drive(z_load.impedance(1000.0), z_out, yours).norm();
+    let formula = |f: f64| 20.0 * (drive(z_load.impedance(f), z_out, yours).norm() / h_1k).log10();
     let measured: Vec<f64> = with.iter().zip(&without).map(|(a, b)| a - b).collect();
     let worst_error_db = freqs
         .iter()
@@ -353,6 +367,7 @@ fn z_out_effect(catalogue: &Catalogue, settings: &Settings, rate: f64) -> Option
         .collect();
     Some(ZOutEffect {
         z_out_ohms: z_out,
+        your_z_out_ohms: yours,
         points,
         worst_error_db,
     })

@@ -1160,4 +1160,3 @@ fn malformed_files_are_refused_with_their_file_and_line() {
     let _ = std::fs::remove_dir_all(&dir);
     assert!(count >= 30, "{count} cases");
 }
-

@@ -190,6 +190,7 @@ impl Plugin for Sourcery {
                 .meters
                 .output
                 .update(&views(channels), self.sample_rate);
+            shared.note_limiter_db(self.engine.take_limiter_reduction_db());
         }
         // The latency is constant at a rate (every voicing is padded to the longest), so
         // this is a guard: should it ever move, the host is asked to restart and reads the

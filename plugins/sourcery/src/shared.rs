@@ -16,6 +16,8 @@ pub struct Shared {
     reference_device: AtomicUsize,
     sample_rate: AtomicU32,
     reference_gain_db: AtomicU32,
+    /// The most the output limiter took off (dB, f32 bits) since the editor last read it.
+    limiter_db: AtomicU32,
 }
 
 impl Default for Shared {
@@ -27,6 +29,7 @@ impl Default for Shared {
             reference_device: AtomicUsize::new(DeviceSlot::IDEAL.0),
             sample_rate: AtomicU32::new(48_000.0f32.to_bits()),
             reference_gain_db: AtomicU32::new(0.0f32.to_bits()),
+            limiter_db: AtomicU32::new(0.0f32.to_bits()),
         }
     }
 }
@@ -78,5 +81,19 @@ impl Shared {
     pub fn set_reference_gain_db(&self, db: f32) {
         self.reference_gain_db
             .store(db.to_bits(), Ordering::Release);
+    }
+
+    /// Record that the output limiter took off `db` (≥ 0; the audio thread, each block
+    /// while the editor is open). Positive `f32`s order like their bits, so the largest
+    /// is kept with `fetch_max`.
+    pub fn note_limiter_db(&self, db: f32) {
+        if db > 0.0 {
+            self.limiter_db.fetch_max(db.to_bits(), Ordering::AcqRel);
+        }
+    }
+
+    /// The most the limiter took off since the last call (dB; 0: nothing), and start again.
+    pub fn take_limiter_db(&self) -> f32 {
+        f32::from_bits(self.limiter_db.swap(0.0f32.to_bits(), Ordering::AcqRel))
     }
 }

@@ -3,7 +3,7 @@
 //! change the output impedance makes on it, and what the setting means at the ear.
 
 use egui::{RichText, Sense, Stroke};
-use sourcery_dsp::load::{divider, Complex64};
+use sourcery_dsp::load::{divider, drive, Complex64};
 use sourcery_dsp::params::HEADPHONE_LABELS;
 use sourcery_dsp::presets::{Catalogue, HeadphoneSlot};
 use sourcery_dsp::settings::headphone_preset_values;
@@ -31,8 +31,12 @@ struct Plot {
     key: PlotKey,
     /// |Z_L| (Ω) at log-spaced frequencies.
     z: Vec<(f64, f64)>,
-    /// The divider's response re 1 kHz (dB).
+    /// The emulated source's divider `Z_L/(Z_L + Z_out)` re 1 kHz (dB).
     deviation: Vec<(f64, f64)>,
+    /// Your source's divider `Z_L/(Z_L + Z_yours)` re 1 kHz (dB).
+    yours: Vec<(f64, f64)>,
+    /// What the load stage applies: `(Z_L + Z_yours)/(Z_L + Z_out)` re 1 kHz (dB).
+    compensation: Vec<(f64, f64)>,
 }
 
 /// What the plotted curves depend on.
@@ -41,6 +45,7 @@ struct PlotKey {
     headphone: HeadphoneSlot,
     load_ohms: f32,
     z_out: f64,
+    your_z_out: f64,
     generation: u64,
 }
 
@@ -248,6 +253,7 @@ impl LoadState {
             headphone: s.headphone,
             load_ohms: s.load_ohms,
             z_out: s.z_out_ohms(Catalogue::active()),
+            your_z_out: s.your_z_out_ohms(Catalogue::active()),
             generation: params.custom_load.generation(),
         };
         if self.plot.as_ref().map(|p| p.key) != Some(key) {
@@ -263,26 +269,35 @@ impl LoadState {
                 .iter()
                 .map(|&f| (f, load.impedance(f).norm()))
                 .collect();
-            let h = |f: f64| divider(load.impedance(f), key.z_out);
-            let h_1k: Complex64 = h(1000.0);
-            let dev: Vec<(f64, f64)> = freqs
-                .iter()
-                .map(|&f| (f, 20.0 * (h(f).norm() / h_1k.norm()).log10()))
-                .collect();
+            let curve = |h: &dyn Fn(f64) -> Complex64| -> Vec<(f64, f64)> {
+                let h_1k = h(1000.0).norm();
+                freqs
+                    .iter()
+                    .map(|&f| (f, 20.0 * (h(f).norm() / h_1k).log10()))
+                    .collect()
+            };
+            let deviation = curve(&|f| divider(load.impedance(f), key.z_out));
+            let yours = curve(&|f| divider(load.impedance(f), key.your_z_out));
+            let compensation = curve(&|f| drive(load.impedance(f), key.z_out, key.your_z_out));
             self.plot = Some(Plot {
                 key,
                 z,
-                deviation: dev,
+                deviation,
+                yours,
+                compensation,
             });
         }
         let Some(Plot {
             key,
             z,
             deviation: dev,
+            yours,
+            compensation,
         }) = &self.plot
         else {
             return;
         };
+        let through_yours = key.your_z_out > 0.0;
         ui.strong("|Z_L(f)|");
         let z_min = z.iter().map(|p| p.1).fold(f64::INFINITY, f64::min);
         let z_max = z.iter().map(|p| p.1).fold(0.0, f64::max);
@@ -299,11 +314,30 @@ impl LoadState {
         axis.draw_grid(ui, &ticks, "Ω");
         axis.draw_curve(ui, z, Stroke::new(2.0, colour::CURVE));
         ui.add_space(4.0);
-        ui.strong(format!(
-            "Response change from Z_out = {:.2} Ω (dB re 1 kHz)",
-            key.z_out
-        ));
-        let worst = dev.iter().map(|p| p.1.abs()).fold(0.0, f64::max);
+        ui.strong(if through_yours {
+            format!(
+                "Z_out {:.2} Ω emulated, {:.2} Ω yours (dB re 1 kHz)",
+                key.z_out, key.your_z_out
+            )
+        } else {
+            format!(
+                "Response change from Z_out = {:.2} Ω (dB re 1 kHz)",
+                key.z_out
+            )
+        });
+        let all = dev
+            .iter()
+            .chain(if through_yours {
+                yours.iter()
+            } else {
+                [].iter()
+            })
+            .chain(if through_yours {
+                compensation.iter()
+            } else {
+                [].iter()
+            });
+        let worst = all.map(|p| p.1.abs()).fold(0.0, f64::max);
         let span = if worst < 0.5 {
             0.5
         } else if worst < 1.0 {
@@ -323,13 +357,24 @@ impl LoadState {
         );
         let step = span / 2.0;
         axis.draw_grid(ui, &[-span, -step, 0.0, step, span], "");
+        if through_yours {
+            axis.draw_curve(ui, yours, Stroke::new(1.5, colour::WARN));
+            axis.draw_curve(ui, compensation, Stroke::new(2.0, colour::CURVE));
+        }
         axis.draw_curve(ui, dev, Stroke::new(2.0, colour::CURVE_B));
-        ui.label(
-            RichText::new(format!(
-                "20·log10|Z_L/(Z_L+Z_out)| re 1 kHz; largest change {worst:.2} dB"
-            ))
-            .small()
-            .weak(),
-        );
+        let largest = |v: &[(f64, f64)]| v.iter().map(|p| p.1.abs()).fold(0.0, f64::max);
+        let text = if through_yours {
+            format!(
+                "blue: emulated Z_L/(Z_L+Z_out) (±{:.2} dB) · red: yours Z_L/(Z_L+Z_yours) \
+                 (±{:.2} dB) · orange: what the load stage applies, (Z_L+Z_yours)/(Z_L+Z_out) \
+                 (±{:.2} dB)",
+                largest(dev),
+                largest(yours),
+                largest(compensation)
+            )
+        } else {
+            format!("20·log10|Z_L/(Z_L+Z_out)| re 1 kHz; largest change {worst:.2} dB")
+        };
+        ui.label(RichText::new(text).small().weak());
     }
 }

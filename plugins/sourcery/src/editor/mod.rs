@@ -1,5 +1,5 @@
-//! The editor: five panels (Source, Load, PEQ, Character, Compare) around always-visible
-//! input/output meters.
+//! The editor: six panels (Source, Load, Your chain, PEQ, Character, Compare) around
+//! always-visible input/output meters.
 //!
 //! Every control is a host parameter set through nice-plug's `ParamSetter` (begin, set, end
 //! — drags are one gesture), so the host records automation and undo. What the audio thread
@@ -17,6 +17,7 @@ mod source;
 #[cfg(test)]
 mod tests;
 pub mod widgets;
+mod yours;
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -53,15 +54,17 @@ pub fn default_state() -> Arc<EguiEditorState> {
 pub enum Panel {
     Source,
     Load,
+    Yours,
     Peq,
     Character,
     Compare,
 }
 
 impl Panel {
-    pub const ALL: [Panel; 5] = [
+    pub const ALL: [Panel; 6] = [
         Panel::Source,
         Panel::Load,
+        Panel::Yours,
         Panel::Peq,
         Panel::Character,
         Panel::Compare,
@@ -71,17 +74,32 @@ impl Panel {
         match self {
             Panel::Source => "Source",
             Panel::Load => "Load",
+            Panel::Yours => "Your chain",
             Panel::Peq => "PEQ",
             Panel::Character => "Character",
             Panel::Compare => "Compare",
         }
     }
 
-    /// The panel named `name` (its title, any case).
+    /// A one-word name (`source`, `load`, `yours`, `peq`, `character`, `compare`): the
+    /// screenshot files and [`PANEL_ENV`].
+    pub fn name(self) -> &'static str {
+        match self {
+            Panel::Source => "source",
+            Panel::Load => "load",
+            Panel::Yours => "yours",
+            Panel::Peq => "peq",
+            Panel::Character => "character",
+            Panel::Compare => "compare",
+        }
+    }
+
+    /// The panel named `name` (its title or its one-word name, any case).
     pub fn from_name(name: &str) -> Option<Panel> {
+        let name = name.trim();
         Panel::ALL
             .into_iter()
-            .find(|p| p.title().eq_ignore_ascii_case(name.trim()))
+            .find(|p| p.title().eq_ignore_ascii_case(name) || p.name().eq_ignore_ascii_case(name))
     }
 }
 
@@ -299,6 +317,7 @@ pub struct SourceryEditor {
     /// The last import/export message.
     status: String,
     load: load::LoadState,
+    yours: yours::YoursState,
     peq: peq::PeqState,
     character: character::CharacterState,
     compare: compare::CompareState,
@@ -320,6 +339,7 @@ impl SourceryEditor {
             panel,
             status: String::new(),
             load: load::LoadState::default(),
+            yours: yours::YoursState::default(),
             peq: peq::PeqState::default(),
             character: character::CharacterState::default(),
             compare: compare::CompareState::default(),
@@ -400,6 +420,9 @@ impl SourceryEditor {
                                 self.load
                                     .show(ui, &ctl, &params, &self.meters_in, &mut self.status)
                             }
+                            Panel::Yours => {
+                                self.yours.show(ui, &ctl, &params.shared, &mut self.status)
+                            }
                             Panel::Peq => self.peq.show(
                                 ui,
                                 &ctl,
@@ -436,7 +459,7 @@ impl SourceryEditor {
             }
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ctl.toggle(ui, ParamId::Bypass, "Bypass");
-                ctl.toggle(ui, ParamId::LevelMatch, "Level match");
+                level_mode_combo(ui, ctl);
                 let s = &ctl.settings;
                 ui.label(
                     RichText::new(format!(
@@ -497,6 +520,33 @@ impl SourceryEditor {
                 .weak(),
         );
     }
+}
+
+/// The level mode as a drop-down (level-matched, absolute, calibrated SPL).
+fn level_mode_combo(ui: &mut egui::Ui, ctl: &Ctl) {
+    use sourcery_dsp::settings::LevelMode;
+    let mode = ctl.settings.level_mode();
+    let label = |m: LevelMode| match m {
+        LevelMode::Matched => "Level-matched",
+        LevelMode::Absolute => "Absolute",
+        LevelMode::Calibrated => "Calibrated SPL",
+    };
+    let response = egui::ComboBox::from_id_salt("level-mode")
+        .selected_text(label(mode))
+        .width(120.0)
+        .show_ui(ui, |ui| {
+            for m in [
+                LevelMode::Matched,
+                LevelMode::Absolute,
+                LevelMode::Calibrated,
+            ] {
+                if ui.selectable_label(mode == m, label(m)).clicked() && mode != m {
+                    yours::set_level_mode(ctl, m);
+                }
+            }
+        })
+        .response;
+    name_widget(&response, egui::Role::ComboBox, "Level mode");
 }
 
 /// "−12.3" (dBFS, with a real minus sign) or "−∞".
