@@ -124,7 +124,47 @@ def check_bad_input(bundle):
     print(f"all output finite; level after the burst {tail_db:+.4f} dB")
 
 
+def find_param(plugin, prefix):
+    """The one parameter whose snake-cased name starts with `prefix`."""
+    names = [n for n in plugin.parameters.keys() if n.startswith(prefix)]
+    if len(names) != 1:
+        fail(f"parameter {prefix}*: found {names}")
+    return plugin.parameters[names[0]]
+
+
+def check_your_chain(bundle):
+    # Calibrated SPL through the VST3 parameters: the output at 1 kHz follows the stated
+    # SPL of the listener's chain dB for dB (10 dB more SPL per 0 dBFS: 10 dB less output),
+    # and the listener's source and the level mode travel in the state.
+    levels = []
+    for spl in (100.0, 110.0):
+        plugin = load(bundle)
+        find_param(plugin, "calibrated_spl").raw_value = 1.0
+        find_param(plugin, "your_custom_output_impedance").raw_value = 1.0
+        # Your Output Impedance: 0..150 ohm, skewed; 10 ohm is the skew centre (raw 0.5).
+        find_param(plugin, "your_output_impedance").raw_value = 0.5
+        find_param(plugin, "your_spl_at_0_dbfs").raw_value = (spl - 60.0) / 90.0
+        x = sine(1000.0, 24000, amplitude=0.1)
+        y = process(plugin, x)
+        levels.append(rms_db(y[:, 4800:]) - rms_db(x[:, 4800:]))
+        if spl == 110.0:
+            b = load(bundle)
+            b.raw_state = plugin.raw_state
+            plugin.reset()
+            b.reset()
+            ya, yb = process(plugin, x), process(b, x)
+            if not np.array_equal(ya, yb):
+                fail(f"restored instance differs by up to {np.max(np.abs(ya - yb))}")
+            if find_param(b, "calibrated_spl").raw_value != 1.0:
+                fail("calibrated SPL was not restored")
+    step = levels[0] - levels[1]
+    if abs(step - 10.0) > 0.01:
+        fail(f"10 dB more SPL per 0 dBFS moved the output by {step:.4f} dB")
+    print(f"calibrated SPL: output {levels[0]:+.3f} dB at 100 dB SPL, {levels[1]:+.3f} dB at 110; state restored")
+
+
 CHECKS = {
+    "your_chain": check_your_chain,
     "params": check_params,
     "level": check_level,
     "state": check_state,

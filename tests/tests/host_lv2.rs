@@ -389,6 +389,63 @@ fn lv2apply_equals_the_renderer_from_sample_0() {
     assert!(diff <= 1e-6, "max |Δ| {diff:e}");
 }
 
+/// The listener's chain through the LV2 control ports — a 10 Ω source of their own, calibrated
+/// SPL at 100 dB per 0 dBFS, the K7 at low gain on the Andromeda 2020 — equals the renderer
+/// with the same settings from sample 0.
+#[test]
+fn lv2apply_your_chain_and_calibrated_spl_equal_the_renderer() {
+    let Some(bundle) = lv2_bundle() else { return };
+    let dir = scratch_dir("your-chain");
+    let frames = RATE as usize / 2;
+    let input = vec![
+        sine(1000.0, f64::from(RATE), frames, 0.1),
+        sine(15_000.0, f64::from(RATE), frames, 0.05),
+    ];
+    let mut settings = Settings {
+        device: sourcery_dsp::presets::DeviceSlot::by_id("fiio-k7").unwrap(),
+        headphone: sourcery_dsp::presets::HeadphoneSlot::by_id("campfire-andromeda-2020").unwrap(),
+        gain: sourcery_dsp::amp::GainStep::Low,
+        ..Settings::default()
+    };
+    settings.yours.z_out_custom = true;
+    settings.yours.z_out_ohms = 10.0;
+    settings.yours.spl_db = 100.0;
+    settings.set_level_mode(sourcery_dsp::settings::LevelMode::Calibrated);
+    let defaults = sourcery_dsp::ParamValues::default();
+    let values = settings.to_values();
+    let controls: Vec<(&str, f32)> = PARAMS
+        .iter()
+        .zip(values.0.iter().zip(defaults.0.iter()))
+        .filter(|(_, (v, d))| v != d)
+        .map(|(spec, (v, _))| (spec.id, *v))
+        .collect();
+    let output = lv2apply(&bundle, LV2_URI_STEREO, &dir, &input, &controls);
+    let rendered = sourcery_dsp::render::render_blocks(
+        &settings,
+        &input,
+        RATE as f32,
+        sourcery_lv2_block(),
+        &mut |_| {},
+    );
+    let latency = engine_latency(2);
+    let mut diff = 0.0f32;
+    for (r, o) in rendered.iter().zip(&output) {
+        for (a, b) in r.iter().zip(&o[latency..]) {
+            diff = diff.max((a - b).abs());
+        }
+    }
+    let level = level_db(&input[0], &output[0], latency, frames / 4);
+    println!("lv2apply, your chain ({controls:?}): max |Δ| {diff:e}, 1 kHz {level:+.3} dB");
+    assert!(diff <= 1e-6, "max |Δ| {diff:e}");
+    // Calibrated: the K7 at low gain, 50 %, plays a 0 dBFS sine at its SPL report's figure,
+    // so a 1 kHz sine leaves at (that − 100 dB SPL) re its input.
+    let report = settings
+        .calibration_report(sourcery_dsp::presets::Catalogue::factory())
+        .expect("the Andromeda has a sensitivity");
+    let want = report.emulated.spl_full_scale_db - 100.0;
+    assert!((level - want).abs() < 0.05, "{level:.3} vs {want:.3} dB");
+}
+
 /// The LV2 plugin's largest block (`sourcery_lv2::MAX_BLOCK`).
 fn sourcery_lv2_block() -> usize {
     4096

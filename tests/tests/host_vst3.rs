@@ -59,3 +59,8 @@ fn vst3_state_round_trip_gives_identical_output() {
 fn vst3_non_finite_input_never_poisons_output() {
     run_check("bad_input");
 }
+
+#[test]
+fn vst3_your_chain_and_calibrated_spl() {
+    run_check("your_chain");
+}

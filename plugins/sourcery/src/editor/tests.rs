@@ -585,3 +585,69 @@ fn peq_export_writes_what_import_reads() {
     assert_eq!(on(&back), on(&now));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// The "Your chain" panel: picking your source, the level mode (both parameters behind it,
+/// one gesture each), your SPL from a full-scale voltage (the formula), the limiter's
+/// reduction from the audio side, and the warnings (limiting, hiss below your floor).
+#[test]
+fn your_chain_panel_sets_the_chain_and_explains_calibrated_spl() {
+    use sourcery_dsp::presets::{Catalogue, DeviceSlot};
+    use sourcery_dsp::settings::LevelMode;
+    let f = Fixture::new();
+    let mut harness = f.harness(Panel::Yours);
+    assert_eq!(f.get(ParamId::YourSource) as usize, DeviceSlot::IDEAL.0);
+    // The K13 on the Andromeda by default: a 0 dBFS sine's SPL is shown.
+    harness.get_by_label("Emulated source, 0 dBFS");
+
+    // Your source by figure: a 10 Ω jack.
+    harness.get_by_label("My own output impedance").click();
+    harness.run();
+    assert_eq!(f.get(ParamId::YourZOutCustom), 1.0);
+    harness.get_by_label_contains("Your output impedance 10.00 Ω");
+
+    // Calibrated SPL sets both level parameters.
+    let begins = f.host.count("begin");
+    harness.get_by_label("Calibrated SPL").click();
+    harness.run();
+    assert_eq!(f.get(ParamId::LevelCalibrated), 1.0);
+    assert_eq!(f.get(ParamId::LevelMatch), 0.0);
+    assert_eq!(
+        f.host.count("begin") - begins,
+        2,
+        "one gesture per parameter"
+    );
+    assert_eq!(f.host.count("begin"), f.host.count("end"));
+    let settings = sourcery_dsp::Settings::from_values(&f.params.values());
+    assert_eq!(settings.level_mode(), LevelMode::Calibrated);
+
+    // "Set" computes your SPL from the full-scale voltage (1.00 Vrms by default) through
+    // your 10 Ω into the Andromeda, as `your_spl_from_full_scale` does.
+    harness.get_by_label("Set").click();
+    harness.run();
+    let want = settings
+        .your_spl_from_full_scale(Catalogue::active(), 1.0)
+        .unwrap();
+    let got = f64::from(f.get(ParamId::YourSplDb));
+    assert!((got - want).abs() < 1e-3, "{got} vs {want}");
+
+    // At the default 110 dB SPL the K13 (low gain, 50 %) stays under your full scale; at
+    // 60 dB SPL it plays above it and the panel says from which input level it is limited.
+    f.set(ParamId::YourSplDb, 60.0);
+    harness.run();
+    harness.get_by_label_contains("louder than your chain's full scale");
+    // The audio thread's limiter reading shows (and is held).
+    f.params.shared.note_limiter_db(3.3);
+    harness.run();
+    harness.get_by_label("−3.3 dB");
+
+    // Your noise floor above the emulated hiss: said so.
+    f.set(ParamId::YourNoiseUv, 100.0);
+    harness.run();
+    harness.get_by_label_contains("lies below your chain's own noise");
+
+    // Your source as a device: the K13's own SE output (0.4 Ω), so nothing to take away.
+    f.set(ParamId::YourZOutCustom, 0.0);
+    f.set(ParamId::YourSource, 0.0);
+    harness.run();
+    harness.get_by_label_contains("Your output impedance 0.40 Ω · emulated 0.40 Ω");
+}

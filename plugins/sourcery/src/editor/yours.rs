@@ -192,7 +192,7 @@ impl YoursState {
 
     fn readouts(&self, ui: &mut egui::Ui, ctl: &Ctl) {
         let s = ctl.settings;
-        ui.strong("Calibrated SPL");
+        ui.strong("Through your chain");
         let Some(r) = s.calibration_report(Catalogue::active()) else {
             ui.colored_label(
                 colour::WARN,
