@@ -84,3 +84,29 @@ pub use sourcery_dsp::analysis::rms_db;
 pub fn gain_db(input: &[f32], output: &[f32]) -> f64 {
     rms_db(output) - rms_db(input)
 }
+
+/// `input` with `latency` zeros after each channel: a plugin's output from `latency` on is
+/// then the whole latency-compensated render.
+pub fn padded(input: &[Vec<f32>], latency: usize) -> Vec<Vec<f32>> {
+    input
+        .iter()
+        .map(|c| {
+            c.iter()
+                .copied()
+                .chain(std::iter::repeat_n(0.0, latency))
+                .collect()
+        })
+        .collect()
+}
+
+/// Largest |a − b| between a latency-compensated render and a plugin's output whose first
+/// `latency` samples are the plugin's delay.
+pub fn max_diff_after(rendered: &[Vec<f32>], output: &[Vec<f32>], latency: usize) -> f32 {
+    let mut diff = 0.0f32;
+    for (r, o) in rendered.iter().zip(output) {
+        for (a, b) in r.iter().zip(&o[latency..]) {
+            diff = diff.max((a - b).abs());
+        }
+    }
+    diff
+}

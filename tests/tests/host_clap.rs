@@ -817,15 +817,7 @@ fn offline_bounce_with_automation_equals_the_renderer() {
     ok(plugin.set_render_offline(true));
     ok(plugin.activate(sr, block as u32, 2));
     let latency = plugin.latency() as usize;
-    let padded: Vec<Vec<f32>> = input
-        .iter()
-        .map(|c| {
-            c.iter()
-                .copied()
-                .chain(std::iter::repeat_n(0.0, latency))
-                .collect()
-        })
-        .collect();
+    let padded = sourcery_tests::padded(&input, latency);
     let split = change_block * block;
     let head: Vec<Vec<f32>> = padded.iter().map(|c| c[..split].to_vec()).collect();
     let tail: Vec<Vec<f32>> = padded.iter().map(|c| c[split..].to_vec()).collect();
@@ -847,12 +839,7 @@ fn offline_bounce_with_automation_equals_the_renderer() {
         block,
         &mut |_| {},
     );
-    let mut diff = 0.0f32;
-    for (r, b) in rendered.iter().zip(&bounce) {
-        for (x, y) in r.iter().zip(&b[latency..]) {
-            diff = diff.max((x - y).abs());
-        }
-    }
+    let diff = sourcery_tests::max_diff_after(&rendered, &bounce, latency);
     // The K7 is in after the change: its chain differs from the K13's, audibly.
     let change_delta: f32 = rendered[0][split + 2000..split + 4000]
         .iter()
@@ -923,24 +910,11 @@ fn your_chain_parameters_equal_the_renderer_and_travel_in_the_state() {
     // A fresh start at these values (activation snaps the ramps), as the renderer starts.
     ok(a.activate(sr, block as u32, 2));
     let latency = a.latency() as usize;
-    let padded: Vec<Vec<f32>> = input
-        .iter()
-        .map(|c| {
-            c.iter()
-                .copied()
-                .chain(std::iter::repeat_n(0.0, latency))
-                .collect()
-        })
-        .collect();
+    let padded = sourcery_tests::padded(&input, latency);
     let out_a = ok(a.process_signal(&padded, &[block]));
     let rendered =
         sourcery_dsp::render::render_blocks(&settings, &input, sr as f32, block, &mut |_| {});
-    let mut diff = 0.0f32;
-    for (r, o) in rendered.iter().zip(&out_a) {
-        for (x, y) in r.iter().zip(&o[latency..]) {
-            diff = diff.max((x - y).abs());
-        }
-    }
+    let diff = sourcery_tests::max_diff_after(&rendered, &out_a, latency);
     let state = ok(a.save_state());
     let mut b = load(&path);
     ok(b.load_state(&state));

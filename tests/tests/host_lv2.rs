@@ -340,6 +340,35 @@ fn lv2apply_dac_mode_nos_shows_the_hold_droop() {
     );
 }
 
+/// `lv2apply` with the control ports `settings` sets (those differing from the defaults)
+/// against the renderer with the same settings: (the LV2 output, the controls, max |Δ| from
+/// sample 0 after the plugin's latency).
+fn lv2apply_vs_renderer(
+    bundle: &Path,
+    dir: &Path,
+    input: &[Vec<f32>],
+    settings: &Settings,
+) -> (Vec<Vec<f32>>, Vec<(&'static str, f32)>, f32) {
+    let defaults = sourcery_dsp::ParamValues::default();
+    let values = settings.to_values();
+    let controls: Vec<(&str, f32)> = PARAMS
+        .iter()
+        .zip(values.0.iter().zip(defaults.0.iter()))
+        .filter(|(_, (v, d))| v != d)
+        .map(|(spec, (v, _))| (spec.id, *v))
+        .collect();
+    let output = lv2apply(bundle, LV2_URI_STEREO, dir, input, &controls);
+    let rendered = sourcery_dsp::render::render_blocks(
+        settings,
+        input,
+        RATE as f32,
+        sourcery_lv2_block(),
+        &mut |_| {},
+    );
+    let diff = sourcery_tests::max_diff_after(&rendered, &output, engine_latency(2));
+    (output, controls, diff)
+}
+
 /// `lv2apply` (which sets the control ports once, before the first `run`) gives exactly
 /// what `cargo xtask render` gives for the same settings, from sample 0 (the LV2 output
 /// carries the latency, which `lv2apply` does not remove): the plugin builds the ports'
@@ -362,29 +391,7 @@ fn lv2apply_equals_the_renderer_from_sample_0() {
     };
     settings.peq.bands[2] =
         sourcery_dsp::peq::Band::new(sourcery_dsp::peq::FilterType::Peak, 2500.0, 4.0, 1.5);
-    let defaults = sourcery_dsp::ParamValues::default();
-    let values = settings.to_values();
-    let controls: Vec<(&str, f32)> = PARAMS
-        .iter()
-        .zip(values.0.iter().zip(defaults.0.iter()))
-        .filter(|(_, (v, d))| v != d)
-        .map(|(spec, (v, _))| (spec.id, *v))
-        .collect();
-    let output = lv2apply(&bundle, LV2_URI_STEREO, &dir, &input, &controls);
-    let rendered = sourcery_dsp::render::render_blocks(
-        &settings,
-        &input,
-        RATE as f32,
-        sourcery_lv2_block(),
-        &mut |_| {},
-    );
-    let latency = engine_latency(2);
-    let mut diff = 0.0f32;
-    for (r, o) in rendered.iter().zip(&output) {
-        for (a, b) in r.iter().zip(&o[latency..]) {
-            diff = diff.max((a - b).abs());
-        }
-    }
+    let (_, controls, diff) = lv2apply_vs_renderer(&bundle, &dir, &input, &settings);
     println!("lv2apply vs renderer ({controls:?}): max |Δ| {diff:e} from sample 0");
     assert!(diff <= 1e-6, "max |Δ| {diff:e}");
 }
@@ -411,29 +418,8 @@ fn lv2apply_your_chain_and_calibrated_spl_equal_the_renderer() {
     settings.yours.z_out_ohms = 10.0;
     settings.yours.spl_db = 100.0;
     settings.set_level_mode(sourcery_dsp::settings::LevelMode::Calibrated);
-    let defaults = sourcery_dsp::ParamValues::default();
-    let values = settings.to_values();
-    let controls: Vec<(&str, f32)> = PARAMS
-        .iter()
-        .zip(values.0.iter().zip(defaults.0.iter()))
-        .filter(|(_, (v, d))| v != d)
-        .map(|(spec, (v, _))| (spec.id, *v))
-        .collect();
-    let output = lv2apply(&bundle, LV2_URI_STEREO, &dir, &input, &controls);
-    let rendered = sourcery_dsp::render::render_blocks(
-        &settings,
-        &input,
-        RATE as f32,
-        sourcery_lv2_block(),
-        &mut |_| {},
-    );
+    let (output, controls, diff) = lv2apply_vs_renderer(&bundle, &dir, &input, &settings);
     let latency = engine_latency(2);
-    let mut diff = 0.0f32;
-    for (r, o) in rendered.iter().zip(&output) {
-        for (a, b) in r.iter().zip(&o[latency..]) {
-            diff = diff.max((a - b).abs());
-        }
-    }
     let level = level_db(&input[0], &output[0], latency, frames / 4);
     println!("lv2apply, your chain ({controls:?}): max |Δ| {diff:e}, 1 kHz {level:+.3} dB");
     assert!(diff <= 1e-6, "max |Δ| {diff:e}");

@@ -93,15 +93,7 @@ fn compare(path: &Path, what: &str, settings: &Settings, sample_rate: f64, tol: 
         "{what}: plugin vs offline latency"
     );
     // The input, then `latency` zeros: the plugin's output from `latency` on is the render.
-    let padded: Vec<Vec<f32>> = input
-        .iter()
-        .map(|c| {
-            c.iter()
-                .copied()
-                .chain(std::iter::repeat_n(0.0, latency))
-                .collect()
-        })
-        .collect();
+    let padded = sourcery_tests::padded(&input, latency);
     let online = ok(plugin.process_signal(&padded, &[BLOCK]));
 
     assert_eq!(offline.len(), 2);
