@@ -340,6 +340,9 @@ fn lv2apply_dac_mode_nos_shows_the_hold_droop() {
     );
 }
 
+/// The LV2 output, the control ports set, and the largest difference from the renderer.
+type VsRenderer = (Vec<Vec<f32>>, Vec<(&'static str, f32)>, f32);
+
 /// `lv2apply` with the control ports `settings` sets (those differing from the defaults)
 /// against the renderer with the same settings: (the LV2 output, the controls, max |Δ| from
 /// sample 0 after the plugin's latency).
@@ -348,7 +351,7 @@ fn lv2apply_vs_renderer(
     dir: &Path,
     input: &[Vec<f32>],
     settings: &Settings,
-) -> (Vec<Vec<f32>>, Vec<(&'static str, f32)>, f32) {
+) -> VsRenderer {
     let defaults = sourcery_dsp::ParamValues::default();
     let values = settings.to_values();
     let controls: Vec<(&str, f32)> = PARAMS
