@@ -44,6 +44,19 @@ def process(plugin, x):
     return plugin.process(x, RATE, buffer_size=512, reset=False)
 
 
+def restored(bundle, a, x):
+    """A fresh instance given `a`'s state; both reset and fed `x`, which must come out
+    identical. Returns (the restored instance, its output)."""
+    b = load(bundle)
+    b.raw_state = a.raw_state
+    a.reset()
+    b.reset()
+    ya, yb = process(a, x), process(b, x)
+    if not np.array_equal(ya, yb):
+        fail(f"restored instance differs by up to {np.max(np.abs(ya - yb))}")
+    return b, yb
+
+
 def check_params(bundle):
     plugin = load(bundle)
     names = set(plugin.parameters.keys())
@@ -92,13 +105,7 @@ def check_state(bundle):
     # other frequencies by a few hundredths of a dB).
     x = sine(1000.0, 24000)
     process(a, x)
-    b = load(bundle)
-    b.raw_state = a.raw_state
-    a.reset()
-    b.reset()
-    ya, yb = process(a, x), process(b, x)
-    if not np.array_equal(ya, yb):
-        fail(f"restored instance differs by up to {np.max(np.abs(ya - yb))}")
+    b, yb = restored(bundle, a, x)
     if b.headphone != "Sennheiser HD600" or abs(b.parameters["band_1_gain_db"].raw_value - 0.6) > 1e-6:
         fail(f"restored headphone {b.headphone!r}, band 1 gain raw {b.parameters['band_1_gain_db'].raw_value}")
     level = rms_db(yb[:, 4800:]) - rms_db(x[:, 4800:])
@@ -148,13 +155,7 @@ def check_your_chain(bundle):
         y = process(plugin, x)
         levels.append(rms_db(y[:, 4800:]) - rms_db(x[:, 4800:]))
         if spl == 110.0:
-            b = load(bundle)
-            b.raw_state = plugin.raw_state
-            plugin.reset()
-            b.reset()
-            ya, yb = process(plugin, x), process(b, x)
-            if not np.array_equal(ya, yb):
-                fail(f"restored instance differs by up to {np.max(np.abs(ya - yb))}")
+            b, _ = restored(bundle, plugin, x)
             if find_param(b, "calibrated_spl").raw_value != 1.0:
                 fail("calibrated SPL was not restored")
     step = levels[0] - levels[1]

@@ -468,12 +468,11 @@ impl Engine {
     }
 
     /// The level mode the output runs in: calibrated SPL falls back to level matching when
-    /// the running chain's headphone has no sensitivity.
+    /// the running chain's headphone has no sensitivity ([`Chain::effective_level_mode`]).
     pub fn effective_level_mode(&self) -> LevelMode {
-        match self.settings.level_mode() {
-            LevelMode::Calibrated if self.calibration_db().is_none() => LevelMode::Matched,
-            mode => mode,
-        }
+        let wanted = self.settings.level_mode();
+        self.chain()
+            .map_or(wanted, |c| c.effective_level_mode(wanted))
     }
 
     /// The smallest gain the output limiter applied since the last call, in dB (0: none),

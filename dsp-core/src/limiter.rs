@@ -153,6 +153,10 @@ impl Limiter {
             self.smooth_sum += f64::from(self.released) - f64::from(self.smooth[self.smooth_pos]);
             self.smooth[self.smooth_pos] = self.released;
             self.smooth_pos = (self.smooth_pos + 1) % self.smooth.len();
+            if self.smooth_pos == 0 {
+                // Re-add the ring once per lap so the running sum cannot drift.
+                self.smooth_sum = self.smooth.iter().map(|&g| f64::from(g)).sum();
+            }
             self.frame += 1;
             let gain = if self.active {
                 ((self.smooth_sum / self.smooth.len() as f64) as f32).min(1.0)
@@ -170,10 +174,6 @@ impl Limiter {
                 };
             }
             self.pos = (self.pos + 1) % self.lookahead;
-        }
-        if self.smooth_pos == 0 {
-            // Re-add the ring once per lap so the running sum cannot drift.
-            self.smooth_sum = self.smooth.iter().map(|&g| f64::from(g)).sum();
         }
     }
 }

@@ -6,10 +6,11 @@
 //! which resolves it against the [`Catalogue`] ([`ChainRequest::resolve`]) into the
 //! [`ChainConfig`] a chain is built from.
 
+pub use crate::amp::LevelMode;
 use crate::amp::{AmpControls, AmpOutput, AmpSpec, Divider, GainStep, Output, SplReport};
 use crate::analog::decimator::DecimatorPhase;
 use crate::analog::AnalogConfig;
-use crate::chain::ChainConfig;
+use crate::chain::{Calibration, ChainConfig};
 use crate::dac::r2r::{Coding, LadderBits, LadderConfig};
 use crate::dac::{ConverterKind, DacConfig, DacMode, DacRate, OsFilter};
 use crate::load::{CustomLoad, LoadConfig, LoadSource};
@@ -106,18 +107,6 @@ impl CalibrationReport {
     }
 }
 
-/// How the output level is set.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum LevelMode {
-    /// The chain's 1 kHz level is compensated: a voicing changes tone, not loudness.
-    Matched,
-    /// 1 Vrms across the headphone reads as a 0 dBFS sine.
-    Absolute,
-    /// The emulated source's absolute SPL, reproduced through the listener's chain (whose
-    /// SPL at 0 dBFS the user states).
-    Calibrated,
-}
-
 /// The listener's source as a chain request carries it (resolved against the catalogue
 /// by the worker).
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -131,11 +120,7 @@ pub struct YourSourceRequest {
 impl YourSourceRequest {
     /// The listener's output impedance (the device's, or the user's figure).
     pub fn z_out_ohms(&self, catalogue: &Catalogue) -> f64 {
-        self.z_out_ohms.unwrap_or_else(|| {
-            amp_spec(catalogue, self.device)
-                .output(self.output)
-                .z_out_ohms
-        })
+        z_out_ohms(catalogue, self.device, self.output, self.z_out_ohms)
     }
 }
 
@@ -336,9 +321,7 @@ impl Settings {
         .driving(load_ohms, z_out);
         let divider = Divider {
             at_1khz: crate::load::divider(z_1khz, z_out).norm(),
-            noise_a: crate::amp::noise::a_weighted_gain(|f| {
-                crate::load::divider(headphone.network.impedance(f), z_out).norm()
-            }),
+            noise_a: noise_divider(headphone, z_out),
         };
         Some(crate::amp::report_through(
             &amp,
@@ -355,32 +338,39 @@ impl Settings {
     /// where calibrated SPL falls back to level matching). Not for the audio thread.
     pub fn calibration_report(&self, catalogue: &Catalogue) -> Option<CalibrationReport> {
         let emulated = self.spl_report(catalogue)?;
-        let headphone = catalogue.headphone(self.headphone)?;
-        let sensitivity = headphone.sensitivity?;
-        let z_1khz = headphone.network.impedance(1000.0);
-        let load_ohms = z_1khz.norm();
-        let yours = self.your_z_out_ohms(catalogue);
-        let your_divider = crate::load::divider(z_1khz, yours).norm();
+        let (headphone, yours, calibration) = self.your_calibration(catalogue)?;
         let your_spl_db = f64::from(self.yours.spl_db);
-        let spl_per_vrms = crate::amp::spl_db(sensitivity, 1.0, load_ohms);
         let your_noise_spl_db = (self.yours.noise_uv > 0.0).then(|| {
-            let noise_a = crate::amp::noise::a_weighted_gain(|f| {
-                crate::load::divider(headphone.network.impedance(f), yours).norm()
-            });
-            crate::amp::spl_db(
-                sensitivity,
-                f64::from(self.yours.noise_uv) * 1e-6 * noise_a,
-                load_ohms,
-            )
+            // SPL of the noise voltage across the headphone: the sensitivity per Vrms, plus
+            // the noise through your source's divider, A-weighted band by band.
+            let noise_vrms =
+                f64::from(self.yours.noise_uv) * 1e-6 * noise_divider(headphone, yours);
+            calibration.spl_per_vrms_db + 20.0 * noise_vrms.log10()
         });
         Some(CalibrationReport {
             emulated,
             your_z_out_ohms: yours,
             your_spl_db,
-            your_full_scale_vrms: 10f64.powf((your_spl_db - spl_per_vrms) / 20.0) / your_divider,
+            your_full_scale_vrms: calibration.your_full_scale_vrms(your_spl_db),
             over_full_scale_db: emulated.spl_full_scale_db - your_spl_db,
             your_noise_spl_db,
         })
+    }
+
+    /// The headphone (with a published sensitivity), the listener's output impedance and
+    /// the calibration figures they make ([`Calibration::for_load`]).
+    fn your_calibration<'a>(
+        &self,
+        catalogue: &'a Catalogue,
+    ) -> Option<(&'a Headphone, f64, Calibration)> {
+        let headphone = catalogue.headphone(self.headphone)?;
+        let yours = self.your_z_out_ohms(catalogue);
+        let calibration = Calibration::for_load(
+            headphone.sensitivity?,
+            headphone.network.impedance(1000.0),
+            yours,
+        );
+        Some((headphone, yours, calibration))
     }
 
     /// The SPL at 0 dBFS (1 kHz) of the listener's chain whose source gives `full_scale_vrms`
@@ -391,15 +381,8 @@ impl Settings {
         catalogue: &Catalogue,
         full_scale_vrms: f64,
     ) -> Option<f64> {
-        let headphone = catalogue.headphone(self.headphone)?;
-        let sensitivity = headphone.sensitivity?;
-        let z_1khz = headphone.network.impedance(1000.0);
-        let divider = crate::load::divider(z_1khz, self.your_z_out_ohms(catalogue)).norm();
-        Some(crate::amp::spl_db(
-            sensitivity,
-            full_scale_vrms * divider,
-            z_1khz.norm(),
-        ))
+        let (_, _, calibration) = self.your_calibration(catalogue)?;
+        Some(calibration.your_spl_db(full_scale_vrms))
     }
 
     /// The amp's realtime controls.
@@ -407,8 +390,7 @@ impl Settings {
         AmpControls {
             gain: self.gain,
             volume_percent: f64::from(self.volume_pct),
-            absolute: self.level_mode() != LevelMode::Matched,
-            calibrated: self.level_mode() == LevelMode::Calibrated,
+            level: self.level_mode(),
         }
     }
 }
@@ -420,14 +402,28 @@ fn amp_spec(catalogue: &Catalogue, slot: DeviceSlot) -> AmpSpec {
         .map_or_else(AmpSpec::ideal, |d| d.amp)
 }
 
+/// The output impedance of `device`'s `output`, or the user's figure `custom`.
+fn z_out_ohms(
+    catalogue: &Catalogue,
+    device: DeviceSlot,
+    output: Output,
+    custom: Option<f64>,
+) -> f64 {
+    custom.unwrap_or_else(|| amp_spec(catalogue, device).output(output).z_out_ohms)
+}
+
+/// The A-weighted RMS gain of `headphone`'s divider from `z_out_ohms` on white noise
+/// (20 Hz–20 kHz): what a source's hiss meets across a load whose |Z_L| varies.
+fn noise_divider(headphone: &Headphone, z_out_ohms: f64) -> f64 {
+    crate::amp::noise::a_weighted_gain(|f| {
+        crate::load::divider(headphone.network.impedance(f), z_out_ohms).norm()
+    })
+}
+
 impl ChainRequest {
     /// The output impedance in use (the user's, else the device's for the output).
     pub fn z_out_ohms(&self, catalogue: &Catalogue) -> f64 {
-        self.z_out_ohms.unwrap_or_else(|| {
-            amp_spec(catalogue, self.device)
-                .output(self.output)
-                .z_out_ohms
-        })
+        z_out_ohms(catalogue, self.device, self.output, self.z_out_ohms)
     }
 
     /// The chain this request asks for: the device's voicing (the transparent reference for

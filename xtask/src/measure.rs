@@ -39,7 +39,7 @@ pub fn run(args: &[String]) -> Result<()> {
     let mut plots = None;
     let mut rate = RATE_HZ;
     let mut yours = Settings::default();
-    let mut pending = crate::render::YourChainFlags::default();
+    let mut full_scale_vrms = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || {
@@ -71,7 +71,7 @@ pub fn run(args: &[String]) -> Result<()> {
             "--all" => all = true,
             "--markdown" => markdown = true,
             "--your-source" | "--your-output" => {
-                crate::render::your_chain_flag(flag, value()?, &mut yours, &mut pending)?;
+                crate::render::your_chain_flag(flag, value()?, &mut yours, &mut full_scale_vrms)?;
             }
             _ => bail!("unknown option '{flag}'\nusage: {USAGE}"),
         }

@@ -57,21 +57,15 @@ pub const YOUR_CHAIN_USAGE: &str = "--your-source ID|OHMS: the source you listen
      compute it from your source's full-scale voltage and the headphone's sensitivity; \
      --your-noise UV: your chain's A-weighted noise";
 
-/// What the your-chain flags asked for that needs the rest of the settings first.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct YourChainFlags {
-    /// `--your-fs-vrms`: set `your_spl_db` from this once the headphone is known.
-    pub full_scale_vrms: Option<f64>,
-}
-
 /// Apply one of the your-chain flags (`--your-source`, `--your-output`, `--level`,
 /// `--your-spl`, `--your-fs-vrms`, `--your-noise`) to `settings`; `Ok(false)` when `flag`
-/// is not one of them.
+/// is not one of them. `--your-fs-vrms` needs the headphone, which a later flag may set: its
+/// value waits in `full_scale_vrms` for [`finish_your_chain`].
 pub fn your_chain_flag(
     flag: &str,
     value: &str,
     settings: &mut Settings,
-    pending: &mut YourChainFlags,
+    full_scale_vrms: &mut Option<f64>,
 ) -> Result<bool> {
     use sourcery_dsp::settings::LevelMode;
     let number = |what: &str, lo: f64, hi: f64| -> Result<f64> {
@@ -102,16 +96,17 @@ pub fn your_chain_flag(
             _ => bail!("--level takes matched, absolute or calibrated, not '{value}'"),
         }),
         "--your-spl" => settings.yours.spl_db = number("dB SPL", 60.0, 150.0)? as f32,
-        "--your-fs-vrms" => pending.full_scale_vrms = Some(number("Vrms", 0.01, 30.0)?),
+        "--your-fs-vrms" => *full_scale_vrms = Some(number("Vrms", 0.01, 30.0)?),
         "--your-noise" => settings.yours.noise_uv = number("µV(A)", 0.0, 200.0)? as f32,
         _ => return Ok(false),
     }
     Ok(true)
 }
 
-/// Finish the your-chain flags once every other flag is read.
-pub fn finish_your_chain(settings: &mut Settings, pending: YourChainFlags) -> Result<()> {
-    if let Some(vrms) = pending.full_scale_vrms {
+/// Finish the your-chain flags once every other flag is read: `--your-fs-vrms` into your
+/// SPL at 0 dBFS.
+pub fn finish_your_chain(settings: &mut Settings, full_scale_vrms: Option<f64>) -> Result<()> {
+    if let Some(vrms) = full_scale_vrms {
         let catalogue = sourcery_dsp::presets::Catalogue::active();
         let spl = settings
             .your_spl_from_full_scale(catalogue, vrms)
@@ -122,14 +117,6 @@ pub fn finish_your_chain(settings: &mut Settings, pending: YourChainFlags) -> Re
                 )
             })?;
         settings.yours.spl_db = spl as f32;
-    }
-    let catalogue = sourcery_dsp::presets::Catalogue::active();
-    if settings.level_calibrated && settings.calibration_report(catalogue).is_none() {
-        eprintln!(
-            "note: {} has no published sensitivity: calibrated SPL cannot place it, the \
-             output stays level-matched",
-            HEADPHONE_LABELS[settings.headphone.0]
-        );
     }
     Ok(())
 }
@@ -204,6 +191,12 @@ pub fn run(args: &[String]) -> Result<()> {
                 },
                 r.emulated.noise_spl_db
             );
+        } else {
+            eprintln!(
+                "note: {} has no published sensitivity: calibrated SPL cannot place it, the \
+                 output stays level-matched",
+                HEADPHONE_LABELS[options.settings.headphone.0]
+            );
         }
     }
     let started = std::time::Instant::now();
@@ -233,7 +226,7 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
     let mut settings = Settings::default();
     let mut device = None;
     let mut rate_hz = None;
-    let mut pending = YourChainFlags::default();
+    let mut full_scale_vrms = None;
     let mut files = Vec::new();
     let mut it = args.iter();
     while let Some(arg) = it.next() {
@@ -285,14 +278,14 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
                 );
             }
             _ => {
-                if !your_chain_flag(arg, value, &mut settings, &mut pending)? {
+                if !your_chain_flag(arg, value, &mut settings, &mut full_scale_vrms)? {
                     bail!("unknown option '{arg}'\nusage: {USAGE}")
                 }
             }
         }
     }
     settings.device = device.ok_or_else(|| anyhow!("--device is required\nusage: {USAGE}"))?;
-    finish_your_chain(&mut settings, pending)?;
+    finish_your_chain(&mut settings, full_scale_vrms)?;
     let (input, output) = match files.len() {
         1 => (None, files.remove(0)),
         2 => {

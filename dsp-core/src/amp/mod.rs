@@ -29,5 +29,7 @@ mod testutil;
 
 pub use spec::{AmpSpec, GainSpec, GainStep, GainSteps, Limits, Output, OutputSpec};
 pub use spl::{report, report_through, spl_db, Divider, Sensitivity, SplReport};
-pub use stage::{AmpConfig, AmpControls, AmpOutput, AmpStage, LEVEL_MATCH_FLOOR_DB, V_REF_VRMS};
+pub use stage::{
+    AmpConfig, AmpControls, AmpOutput, AmpStage, LevelMode, LEVEL_MATCH_FLOOR_DB, V_REF_VRMS,
+};
 pub use volume::VolumeLaw;

@@ -86,11 +86,21 @@ impl AmpOutput {
 pub struct AmpControls {
     pub gain: GainStep,
     pub volume_percent: f64,
-    /// Absolute levels (level match off): 1 Vrms at the amp reads as a 0 dBFS sine.
-    pub absolute: bool,
-    /// Absolute because the output is calibrated to SPL: a chain that cannot be calibrated
-    /// (its headphone has no published sensitivity) runs level-matched instead.
-    pub calibrated: bool,
+    /// How the output level is set: the stage runs level-matched, or absolute (1 Vrms at
+    /// the amp reads as a 0 dBFS sine) in both other modes.
+    pub level: LevelMode,
+}
+
+/// How the output level is set.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LevelMode {
+    /// The chain's 1 kHz level is compensated: a voicing changes tone, not loudness.
+    Matched,
+    /// 1 Vrms across the headphone reads as a 0 dBFS sine.
+    Absolute,
+    /// The emulated source's absolute SPL, reproduced through the listener's chain (whose
+    /// SPL at 0 dBFS the user states).
+    Calibrated,
 }
 
 impl Default for AmpControls {
@@ -98,8 +108,7 @@ impl Default for AmpControls {
         Self {
             gain: GainStep::Low,
             volume_percent: 50.0,
-            absolute: false,
-            calibrated: false,
+            level: LevelMode::Matched,
         }
     }
 }
@@ -266,7 +275,7 @@ impl AmpStage {
     pub fn set_controls(&mut self, controls: &AmpControls) {
         self.set_gain_step(controls.gain);
         self.set_volume_percent(controls.volume_percent);
-        self.set_absolute(controls.absolute);
+        self.set_absolute(controls.level != LevelMode::Matched);
     }
 
     /// Gain step asked for.

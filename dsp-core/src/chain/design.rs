@@ -34,17 +34,19 @@ pub struct LoadDesign {
     pub iir: Option<LoadIir>,
     /// A curve's divider at the host rate (`None`: none, or the identity).
     pub fir: Option<LoadFir>,
-    /// |Z_L(1 kHz)| (∞ without a load).
-    pub ohms_1khz: f64,
     /// Z_L(1 kHz) (∞ without a load).
     pub z_1khz: Complex64,
 }
 
 impl LoadDesign {
+    /// |Z_L(1 kHz)| (∞ without a load).
+    pub fn ohms_1khz(&self) -> f64 {
+        self.z_1khz.norm()
+    }
+
     fn new(load: Option<&LoadConfig>, clocks: &Clocks) -> Self {
         let Some(load) = load else {
             return Self {
-                ohms_1khz: f64::INFINITY,
                 z_1khz: Complex64::new(f64::INFINITY, 0.0),
                 ..Self::default()
             };
@@ -58,7 +60,6 @@ impl LoadDesign {
         static IIRS: DesignCache<IirKey, LoadIir> = DesignCache::new();
         static FIRS: DesignCache<FirKey, (Arc<ImpedanceCurve>, LoadFir)> = DesignCache::new();
         let z_1khz = load.load.impedance(1000.0);
-        let ohms_1khz = z_1khz.norm();
         let z_out = load.z_out_ohms;
         let yours = load.your_z_out_ohms;
         match &load.load {
@@ -75,7 +76,6 @@ impl LoadDesign {
                 Self {
                     iir: (!iir.is_identity()).then(|| (*iir).clone()),
                     fir: None,
-                    ohms_1khz,
                     z_1khz,
                 }
             }
@@ -96,7 +96,6 @@ impl LoadDesign {
                 Self {
                     iir: None,
                     fir: (!fir.is_identity()).then(|| fir.clone()),
-                    ohms_1khz,
                     z_1khz,
                 }
             }

@@ -45,7 +45,7 @@ pub mod to_dac_rate;
 pub use config::ChainConfig;
 pub use design::{latency_bound, ChainDesign, LoadDesign};
 
-use crate::amp::{AmpControls, AmpStage};
+use crate::amp::{AmpControls, AmpStage, LevelMode, Sensitivity};
 use crate::analog::decimator::Decimator;
 use crate::analog::lowpass::Lowpass;
 use crate::analog::shaper::{ChebyshevShaper, HarmonicProfile};
@@ -53,6 +53,7 @@ use crate::clocks::{ChainLayout, Clocks, MAX_CHANNELS};
 use crate::dac::r2r::{LadderConfig, R2rDac};
 use crate::dac::{ChipFilter, Converter, ConverterKind, DacMode, Hold};
 use crate::filter::cache::DesignCache;
+use crate::load::Complex64;
 use crate::load::{LoadCurve, LoadNetwork};
 use to_dac_rate::ToDacRate;
 
@@ -84,7 +85,8 @@ pub struct Chain {
     latency: usize,
     /// Gain of the chain at 1 kHz (linear), measured at build time.
     gain_1khz: f64,
-    /// What calibrated SPL needs to know of the load (`None`: no sensitivity).
+    /// What calibrated SPL needs to know of the load (`None`: no sensitivity), set by
+    /// [`Chain::new`] once the 1 kHz gain is measured.
     calibration: Option<Calibration>,
 }
 
@@ -105,6 +107,27 @@ pub struct Calibration {
 }
 
 impl Calibration {
+    /// The figures of a headphone of `sensitivity` and impedance `z_1khz` at 1 kHz, heard
+    /// through a source of `your_z_out_ohms`, before the DAC side's gain is known (1).
+    pub fn for_load(sensitivity: Sensitivity, z_1khz: Complex64, your_z_out_ohms: f64) -> Self {
+        Self {
+            spl_per_vrms_db: crate::amp::spl_db(sensitivity, 1.0, z_1khz.norm()),
+            your_divider_1khz: crate::load::divider(z_1khz, your_z_out_ohms).norm(),
+            dac_gain_1khz: 1.0,
+        }
+    }
+
+    /// SPL (dB) at the ear of a 0 dBFS 1 kHz sine from a listener's source whose full scale
+    /// is `full_scale_vrms` (open circuit).
+    pub fn your_spl_db(&self, full_scale_vrms: f64) -> f64 {
+        self.spl_per_vrms_db + 20.0 * (full_scale_vrms * self.your_divider_1khz).log10()
+    }
+
+    /// The inverse of [`Calibration::your_spl_db`]: the listener's full-scale voltage.
+    pub fn your_full_scale_vrms(&self, your_spl_db: f64) -> f64 {
+        10f64.powf((your_spl_db - self.spl_per_vrms_db) / 20.0) / self.your_divider_1khz
+    }
+
     /// Gain (dB) from the chain's absolute output (a 1 Vrms sine across the load reads
     /// as a 0 dBFS sine; the load stage already applied `(Z_L + Z_yours)/(Z_L + Z_out)`)
     /// to the samples the listener's chain should receive, when a 0 dBFS 1 kHz sine through
@@ -124,27 +147,21 @@ impl Chain {
         let (latency, gain) = chain.measure_linear_part(&design);
         chain.latency = latency;
         chain.gain_1khz = gain;
-        if let (Some(calibration), Some(load)) = (&mut chain.calibration, &config.load) {
-            let drive =
-                crate::load::drive(design.load.z_1khz, load.z_out_ohms, load.your_z_out_ohms);
-            calibration.dac_gain_1khz = gain / drive.norm();
-        }
+        chain.calibration = config.load.as_ref().and_then(|load| {
+            let z = design.load.z_1khz;
+            let drive = crate::load::drive(z, load.z_out_ohms, load.your_z_out_ohms);
+            Some(Calibration {
+                dac_gain_1khz: gain / drive.norm(),
+                ..Calibration::for_load(load.sensitivity?, z, load.your_z_out_ohms)
+            })
+        });
         chain
     }
 
     /// The stages over a finished design (allocates buffers, designs nothing).
     fn assemble(design: &ChainDesign, config: &ChainConfig, clocks: Clocks) -> Self {
-        let calibration = config.load.as_ref().and_then(|load| {
-            let sensitivity = load.sensitivity?;
-            let z = design.load.z_1khz;
-            Some(Calibration {
-                spl_per_vrms_db: crate::amp::spl_db(sensitivity, 1.0, z.norm()),
-                your_divider_1khz: crate::load::divider(z, load.your_z_out_ohms).norm(),
-                dac_gain_1khz: 1.0,
-            })
-        });
         let amp = config.amp.map(|amp| {
-            let amp = amp.driving(design.load.ohms_1khz, config.z_out_ohms());
+            let amp = amp.driving(design.load.ohms_1khz(), config.z_out_ohms());
             let mut stage = AmpStage::new(
                 &amp,
                 clocks.analog_rate,
@@ -175,10 +192,10 @@ impl Chain {
             conv_buf: vec![0.0; clocks.conv_block()],
             analog_bufs: vec![vec![0.0; clocks.analog_block()]; clocks.channels],
             analog_len: 0,
-            load_ohms_1khz: design.load.ohms_1khz,
+            load_ohms_1khz: design.load.ohms_1khz(),
             latency: 0,
             gain_1khz: 1.0,
-            calibration,
+            calibration: None,
         }
     }
 
@@ -271,16 +288,20 @@ impl Chain {
         self.calibration
     }
 
-    /// Whether the amp runs in absolute mode under `controls` (calibrated SPL without a
-    /// [`Chain::calibration`] runs level-matched).
-    pub fn absolute(&self, controls: &AmpControls) -> bool {
-        controls.absolute && (!controls.calibrated || self.calibration.is_some())
+    /// The level mode this chain runs when `wanted` is asked for: calibrated SPL without a
+    /// [`Chain::calibration`] runs level-matched. The amp and the engine's output gain both
+    /// follow it.
+    pub fn effective_level_mode(&self, wanted: LevelMode) -> LevelMode {
+        match wanted {
+            LevelMode::Calibrated if self.calibration.is_none() => LevelMode::Matched,
+            mode => mode,
+        }
     }
 
     /// Set the amp's gain step, volume and level mode (ramped; never allocates).
     pub fn set_amp_controls(&mut self, controls: &AmpControls) {
         let controls = AmpControls {
-            absolute: self.absolute(controls),
+            level: self.effective_level_mode(controls.level),
             ..*controls
         };
         if let Some(amp) = &mut self.amp {

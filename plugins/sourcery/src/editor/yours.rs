@@ -56,15 +56,16 @@ const MODES: [(LevelMode, &str, &str); 3] = [
     ),
 ];
 
-/// Set the level mode: the two parameters behind it, each as one gesture.
+/// Set the level mode: the parameters behind it ([`sourcery_dsp::Settings::set_level_mode`]) that
+/// change, each as one gesture.
 pub(super) fn set_level_mode(ctl: &Ctl, mode: LevelMode) {
-    let calibrated = mode == LevelMode::Calibrated;
-    let matched = mode == LevelMode::Matched;
-    if ctl.values.get_bool(ParamId::LevelCalibrated) != calibrated {
-        ctl.set(ParamId::LevelCalibrated, f32::from(u8::from(calibrated)));
-    }
-    if ctl.values.get_bool(ParamId::LevelMatch) != matched {
-        ctl.set(ParamId::LevelMatch, f32::from(u8::from(matched)));
+    let mut settings = ctl.settings;
+    settings.set_level_mode(mode);
+    let wanted = settings.to_values();
+    for id in [ParamId::LevelCalibrated, ParamId::LevelMatch] {
+        if wanted.get(id) != ctl.get(id) {
+            ctl.set(id, wanted.get(id));
+        }
     }
 }
 
