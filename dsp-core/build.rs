@@ -36,6 +36,8 @@ fn main() {
     println!("cargo:rerun-if-changed=build.rs");
     println!("cargo:rerun-if-changed={}", devices_dir.display());
     println!("cargo:rerun-if-changed={}", headphones_dir.display());
+    let combos_dir = presets.join("combos");
+    println!("cargo:rerun-if-changed={}", combos_dir.display());
 
     let devices = scan(&devices_dir, "presets/devices", &[]);
     let headphones = scan(&headphones_dir, "presets/headphones", RESERVED_HEADPHONES);
@@ -112,6 +114,32 @@ fn main() {
         }
         out.push_str("];\n\n");
     }
+
+    // The source × headphone pairings: no slot (they are not a parameter's entries), parsed
+    // in full by `presets::factory_presets` and its tests.
+    let mut combos: Vec<PathBuf> = std::fs::read_dir(&combos_dir)
+        .map(|entries| {
+            entries
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+                .collect()
+        })
+        .unwrap_or_default();
+    combos.sort();
+    out.push_str(
+        "/// The source × headphone presets of `presets/combos/` as (path, text), by file name.\n\
+         pub const FACTORY_COMBOS: &[(&str, &str)] = &[\n",
+    );
+    for path in &combos {
+        let shown = format!(
+            "presets/combos/{}",
+            path.file_name().unwrap_or_default().to_string_lossy()
+        );
+        let abs = path.to_str().unwrap_or_else(|| fail(&shown, 1, "the path is not UTF-8"));
+        let _ = writeln!(out, "    ({shown:?}, include_str!({abs:?})),");
+    }
+    out.push_str("];\n\n");
 
     let out_dir = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets it"));
     std::fs::write(out_dir.join("presets_index.rs"), out).expect("write presets_index.rs");

@@ -54,6 +54,7 @@
 pub mod device;
 pub mod headphone;
 pub mod peq;
+pub mod preset;
 
 #[cfg(test)]
 mod tests;
@@ -70,6 +71,10 @@ use crate::choice::Choice;
 pub use device::{parse_device, DeviceVoicing, Published, ReviewerWords};
 pub use headphone::Headphone;
 pub use peq::{PresetBand, PresetPeq, MAX_PEQ_BANDS, PEQ_BAND_TYPES};
+pub use preset::{
+    factory_presets, parse_preset, read_preset, save_user_preset, user_preset_dir, user_presets,
+    Preset, PresetCurve,
+};
 
 /// What `build.rs` generated from `presets/`: the parameter labels and ids in slot order and
 /// the embedded factory files.
