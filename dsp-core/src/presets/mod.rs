@@ -53,6 +53,7 @@
 
 pub mod device;
 pub mod headphone;
+pub mod lv2;
 pub mod peq;
 pub mod preset;
 
