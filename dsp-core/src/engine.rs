@@ -342,7 +342,16 @@ impl Engine {
     /// output is the settings' from sample 0. Returns `false` (and keeps the old chain, the
     /// new one following as usual) if the worker took longer than [`BLOCKING_TIMEOUT`].
     pub fn install_now(&mut self, settings: &Settings) -> bool {
+        // A curve imported since the last block (an LV2 host restores the state before it
+        // activates) belongs to this chain too: without this, the chain built here would be
+        // rebuilt for the new generation at the next block and faded in again.
+        self.custom_generation = self.custom.generation();
         self.set_settings(settings);
+        let request = self.wanted_request();
+        if request != self.wanted {
+            self.wanted = request;
+            self.send_request();
+        }
         if self
             .running
             .as_ref()
