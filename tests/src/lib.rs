@@ -7,10 +7,8 @@ use std::path::PathBuf;
 
 /// CLAP plugin id of the Sourcery plugin (also in `plugins/sourcery`).
 pub const CLAP_ID: &str = "audio.sourcery.sourcery";
-/// LV2 URI of the stereo plugin.
-pub const LV2_URI_STEREO: &str = "https://sourcery.audio/lv2/sourcery";
-/// LV2 URI of the mono plugin.
-pub const LV2_URI_MONO: &str = "https://sourcery.audio/lv2/sourcery-mono";
+/// LV2 URIs of the stereo and mono plugins (defined once, in `sourcery_dsp`).
+pub use sourcery_dsp::presets::lv2::{URI_MONO as LV2_URI_MONO, URI_STEREO as LV2_URI_STEREO};
 
 /// The workspace root (parent of this package).
 pub fn workspace_root() -> PathBuf {

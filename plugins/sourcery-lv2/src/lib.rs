@@ -9,11 +9,27 @@
 //! Realtime contract: `run()` never allocates, never panics on host input, accepts any
 //! `sample_count` (chunked to [`MAX_BLOCK`]) and tolerates in-place buffers and unconnected
 //! ports.
+//!
+//! State (`state:interface`): the control ports are the parameters, which hosts save
+//! themselves; the plugin's own state is the imported impedance curve ("Custom
+//! (imported)" headphone), saved as two `atom:String` properties, its file name
+//! ([`STATE_CUSTOM_LOAD_NAME`]) and its text verbatim ([`STATE_CUSTOM_LOAD`]). Restoring
+//! validates the curve like an import; an invalid one leaves the current curve. Keys and
+//! types are URIDs, so state needs the host's `urid:map` at instantiation; without it the
+//! plugin runs with no state.
 
 use std::ffi::{c_char, c_void, CStr};
 use std::ptr;
 
-use lv2_sys::{LV2_Descriptor, LV2_Feature, LV2_Handle};
+use lv2_sys::{
+    LV2_Descriptor, LV2_Feature, LV2_Handle, LV2_State_Flags, LV2_State_Handle,
+    LV2_State_Interface, LV2_State_Retrieve_Function, LV2_State_Status,
+    LV2_State_Status_LV2_STATE_ERR_BAD_TYPE as STATE_ERR_BAD_TYPE,
+    LV2_State_Status_LV2_STATE_ERR_NO_FEATURE as STATE_ERR_NO_FEATURE,
+    LV2_State_Status_LV2_STATE_ERR_NO_PROPERTY as STATE_ERR_NO_PROPERTY,
+    LV2_State_Status_LV2_STATE_ERR_UNKNOWN as STATE_ERR_UNKNOWN,
+    LV2_State_Status_LV2_STATE_SUCCESS as STATE_SUCCESS, LV2_State_Store_Function, LV2_URID_Map,
+};
 use sourcery_dsp::params::PARAM_COUNT;
 use sourcery_dsp::{Engine, ParamValues, Settings, MAX_CHANNELS, PARAMS};
 
@@ -21,6 +37,7 @@ pub mod ports;
 pub mod ttl;
 
 pub use ports::{port_index, Port, Variant, URI_MONO, URI_STEREO};
+pub use sourcery_dsp::presets::lv2::{STATE_CUSTOM_LOAD, STATE_CUSTOM_LOAD_NAME};
 
 /// Largest block the engine processes at once; longer `run()` calls are split into blocks of
 /// this size. Also the length of each scratch buffer.
@@ -48,12 +65,69 @@ struct Plugin {
     /// `MAX_CHANNELS` scratch channels of `MAX_BLOCK` samples each, back to back. Input is
     /// copied here before processing, so input and output may share a buffer.
     scratch: Box<[f32]>,
+    /// The state's URIDs (`None`: the host gave no `urid:map`, so no state).
+    urids: Option<StateUrids>,
+}
+
+/// The URIDs of the state properties and their type, mapped once at instantiation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct StateUrids {
+    atom_string: u32,
+    custom_load_name: u32,
+    custom_load: u32,
+}
+
+impl StateUrids {
+    /// Map the URIs with the host's `urid:map` from `features`; `None` without it (or when it
+    /// fails to map one).
+    ///
+    /// # Safety
+    /// `features` must be null or a null-terminated array of valid feature pointers, as
+    /// `instantiate` receives it.
+    unsafe fn from_features(features: *const *const LV2_Feature) -> Option<Self> {
+        if features.is_null() {
+            return None;
+        }
+        let mut map: Option<&LV2_URID_Map> = None;
+        for i in 0.. {
+            // SAFETY: a null-terminated array (caller's contract); we stop at the null.
+            let feature = unsafe { *features.add(i) };
+            if feature.is_null() {
+                break;
+            }
+            // SAFETY: a non-null entry points to a valid `LV2_Feature` whose URI is a C
+            // string (LV2 core).
+            let feature = unsafe { &*feature };
+            if feature.URI.is_null() {
+                continue;
+            }
+            // SAFETY: as above.
+            let uri = unsafe { CStr::from_ptr(feature.URI) };
+            if uri.to_bytes_with_nul() == lv2_sys::LV2_URID__map {
+                // SAFETY: the urid:map feature's data is an `LV2_URID_Map` that lives as
+                // long as the instance (LV2 urid); null is checked by `as_ref`.
+                map = unsafe { feature.data.cast::<LV2_URID_Map>().as_ref() };
+            }
+        }
+        let map = map?;
+        let map_fn = map.map?;
+        let urid = |uri: &CStr| {
+            // SAFETY: the host's map function with its own handle and a C string.
+            let id = unsafe { map_fn(map.handle, uri.as_ptr()) };
+            (id != 0).then_some(id)
+        };
+        Some(Self {
+            atom_string: urid(c"http://lv2plug.in/ns/ext/atom#String")?,
+            custom_load_name: urid(STATE_CUSTOM_LOAD_NAME_C)?,
+            custom_load: urid(STATE_CUSTOM_LOAD_C)?,
+        })
+    }
 }
 
 impl Plugin {
     /// Create and prepare an instance; `None` for a sample rate that is not a plausible audio
     /// rate (non-finite, below 1 Hz or above 10 MHz), which the engine would reject.
-    fn new(variant: Variant, sample_rate: f64) -> Option<Self> {
+    fn new(variant: Variant, sample_rate: f64, urids: Option<StateUrids>) -> Option<Self> {
         if !(1.0..=1.0e7).contains(&sample_rate) {
             return None;
         }
@@ -71,7 +145,115 @@ impl Plugin {
             first_run: true,
             values,
             scratch: vec![0.0; MAX_CHANNELS * MAX_BLOCK].into_boxed_slice(),
+            urids,
         })
+    }
+
+    /// Store the imported curve, if any, as the two state properties.
+    ///
+    /// # Safety
+    /// `store` and `handle` must be the ones the host passed to `save`.
+    unsafe fn save(
+        &self,
+        store: LV2_State_Store_Function,
+        handle: LV2_State_Handle,
+    ) -> LV2_State_Status {
+        let (_, Some(curve)) = self.engine.custom_load().get() else {
+            return STATE_SUCCESS;
+        };
+        let (Some(urids), Some(store)) = (self.urids, store) else {
+            return STATE_ERR_NO_FEATURE;
+        };
+        let flags =
+            u32::from(LV2_State_Flags::LV2_STATE_IS_POD | LV2_State_Flags::LV2_STATE_IS_PORTABLE);
+        for (key, text) in [
+            (urids.custom_load_name, &curve.name),
+            (urids.custom_load, &curve.text),
+        ] {
+            // An atom:String is its bytes and a terminating NUL (counted in the size).
+            let Ok(value) = std::ffi::CString::new(text.as_bytes()) else {
+                return STATE_ERR_UNKNOWN;
+            };
+            let value = value.as_bytes_with_nul();
+            // SAFETY: the host's store function with its handle; `value` is valid for
+            // `value.len()` bytes during the call (the host copies it).
+            let status = unsafe {
+                store(
+                    handle,
+                    key,
+                    value.as_ptr().cast(),
+                    value.len(),
+                    urids.atom_string,
+                    flags,
+                )
+            };
+            if status != STATE_SUCCESS {
+                return status;
+            }
+        }
+        STATE_SUCCESS
+    }
+
+    /// Import the curve the state holds. A state without the two properties (a factory
+    /// preset, a session saved with no curve) keeps the current curve; an invalid curve is
+    /// refused ([`STATE_ERR_UNKNOWN`]) and keeps it too.
+    ///
+    /// # Safety
+    /// `retrieve` and `handle` must be the ones the host passed to `restore`.
+    unsafe fn restore(
+        &self,
+        retrieve: LV2_State_Retrieve_Function,
+        handle: LV2_State_Handle,
+    ) -> LV2_State_Status {
+        let (Some(urids), Some(retrieve)) = (self.urids, retrieve) else {
+            return STATE_ERR_NO_FEATURE;
+        };
+        let fetch = |key: u32| -> Result<Option<String>, LV2_State_Status> {
+            let (mut size, mut type_, mut flags) = (0usize, 0u32, 0u32);
+            // SAFETY: the host's retrieve function with its handle and valid out-pointers.
+            let value = unsafe { retrieve(handle, key, &mut size, &mut type_, &mut flags) };
+            if value.is_null() {
+                return Ok(None);
+            }
+            if type_ != urids.atom_string {
+                return Err(STATE_ERR_BAD_TYPE);
+            }
+            // SAFETY: the host returns `size` valid bytes, alive until `restore` returns.
+            let bytes = unsafe { std::slice::from_raw_parts(value.cast::<u8>(), size) };
+            // The string ends at its NUL (included in `size` by the atom:String rules).
+            let bytes = bytes.split(|&b| b == 0).next().unwrap_or_default();
+            String::from_utf8(bytes.to_vec())
+                .map(Some)
+                .map_err(|_| STATE_ERR_UNKNOWN)
+        };
+        let name = match fetch(urids.custom_load_name) {
+            Ok(name) => name,
+            Err(status) => return status,
+        };
+        let text = match fetch(urids.custom_load) {
+            Ok(text) => text,
+            Err(status) => return status,
+        };
+        let custom = self.engine.custom_load();
+        match (name, text) {
+            (None, None) => STATE_SUCCESS,
+            (Some(name), Some(text)) => {
+                if let (_, Some(curve)) = custom.get() {
+                    if curve.name == name && curve.text == text {
+                        // The same curve: nothing to rebuild.
+                        return STATE_SUCCESS;
+                    }
+                }
+                match custom.import(&name, &text) {
+                    Ok(()) => STATE_SUCCESS,
+                    Err(e) => {
+                        eprintln!("Sourcery: the saved impedance curve is not valid: {e}");
+                        STATE_ERR_UNKNOWN
+                    }
+                }
+            }
+            _ => STATE_ERR_NO_PROPERTY,
+        }
     }
 
     /// Remember where port `index` lives. Unknown indices are ignored.
@@ -185,7 +367,7 @@ impl Plugin {
 // ---------------------------------------------------------------------------------------
 // The C ABI.
 
-fn instantiate(variant: Variant, sample_rate: f64) -> LV2_Handle {
+fn instantiate(variant: Variant, sample_rate: f64, urids: Option<StateUrids>) -> LV2_Handle {
     // The user's presets (`~/.config/sourcery/`), read once per process; bad files are
     // reported on stderr and skipped.
     static USER_PRESETS: std::sync::Once = std::sync::Once::new();
@@ -195,7 +377,7 @@ fn instantiate(variant: Variant, sample_rate: f64) -> LV2_Handle {
         }
     });
     // A panic must not unwind into the host; report failure instead.
-    match std::panic::catch_unwind(|| Plugin::new(variant, sample_rate)) {
+    match std::panic::catch_unwind(|| Plugin::new(variant, sample_rate, urids)) {
         Ok(Some(plugin)) => Box::into_raw(Box::new(plugin)).cast(),
         _ => ptr::null_mut(),
     }
@@ -205,18 +387,24 @@ unsafe extern "C" fn instantiate_stereo(
     _descriptor: *const LV2_Descriptor,
     sample_rate: f64,
     _bundle_path: *const c_char,
-    _features: *const *const LV2_Feature,
+    features: *const *const LV2_Feature,
 ) -> LV2_Handle {
-    instantiate(Variant::Stereo, sample_rate)
+    // SAFETY: the host passes a null-terminated feature array (LV2 core).
+    instantiate(Variant::Stereo, sample_rate, unsafe {
+        StateUrids::from_features(features)
+    })
 }
 
 unsafe extern "C" fn instantiate_mono(
     _descriptor: *const LV2_Descriptor,
     sample_rate: f64,
     _bundle_path: *const c_char,
-    _features: *const *const LV2_Feature,
+    features: *const *const LV2_Feature,
 ) -> LV2_Handle {
-    instantiate(Variant::Mono, sample_rate)
+    // SAFETY: the host passes a null-terminated feature array (LV2 core).
+    instantiate(Variant::Mono, sample_rate, unsafe {
+        StateUrids::from_features(features)
+    })
 }
 
 /// The instance behind a handle, or `None` for a null handle.
@@ -265,8 +453,61 @@ unsafe extern "C" fn cleanup(handle: LV2_Handle) {
     }
 }
 
-unsafe extern "C" fn extension_data(_uri: *const c_char) -> *const c_void {
-    ptr::null()
+unsafe extern "C" fn state_save(
+    handle: LV2_Handle,
+    store: LV2_State_Store_Function,
+    state: LV2_State_Handle,
+    _flags: u32,
+    _features: *const *const LV2_Feature,
+) -> LV2_State_Status {
+    // SAFETY: as in `connect_port`; save is not called concurrently with other instance
+    // functions of this instance (LV2 state threading rules).
+    let Some(plugin) = (unsafe { plugin(handle) }) else {
+        return STATE_ERR_UNKNOWN;
+    };
+    // A panic must not unwind into the host.
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: the host's own store function and handle.
+        unsafe { plugin.save(store, state) }
+    }))
+    .unwrap_or(STATE_ERR_UNKNOWN)
+}
+
+unsafe extern "C" fn state_restore(
+    handle: LV2_Handle,
+    retrieve: LV2_State_Retrieve_Function,
+    state: LV2_State_Handle,
+    _flags: u32,
+    _features: *const *const LV2_Feature,
+) -> LV2_State_Status {
+    // SAFETY: as in `state_save` (restore is in the instantiation threading class).
+    let Some(plugin) = (unsafe { plugin(handle) }) else {
+        return STATE_ERR_UNKNOWN;
+    };
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        // SAFETY: the host's own retrieve function and handle.
+        unsafe { plugin.restore(retrieve, state) }
+    }))
+    .unwrap_or(STATE_ERR_UNKNOWN)
+}
+
+/// The `state:interface` extension.
+static STATE_INTERFACE: LV2_State_Interface = LV2_State_Interface {
+    save: Some(state_save),
+    restore: Some(state_restore),
+};
+
+unsafe extern "C" fn extension_data(uri: *const c_char) -> *const c_void {
+    if uri.is_null() {
+        return ptr::null();
+    }
+    // SAFETY: a non-null URI is a C string (LV2 core).
+    let uri = unsafe { CStr::from_ptr(uri) };
+    if uri.to_bytes_with_nul() == lv2_sys::LV2_STATE__interface {
+        ptr::from_ref(&STATE_INTERFACE).cast()
+    } else {
+        ptr::null()
+    }
 }
 
 /// A descriptor that may live in a `static`.
@@ -296,6 +537,13 @@ const fn same_uri(c: &CStr, s: &str) -> bool {
     true
 }
 const _: () = assert!(same_uri(URI_STEREO_C, URI_STEREO) && same_uri(URI_MONO_C, URI_MONO));
+
+const STATE_CUSTOM_LOAD_NAME_C: &CStr = c"https://sourcery.audio/lv2/sourcery#custom_load_name";
+const STATE_CUSTOM_LOAD_C: &CStr = c"https://sourcery.audio/lv2/sourcery#custom_load";
+const _: () = assert!(
+    same_uri(STATE_CUSTOM_LOAD_NAME_C, STATE_CUSTOM_LOAD_NAME)
+        && same_uri(STATE_CUSTOM_LOAD_C, STATE_CUSTOM_LOAD)
+);
 
 const fn descriptor(
     uri: &'static CStr,

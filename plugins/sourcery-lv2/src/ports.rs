@@ -17,10 +17,9 @@
 
 use sourcery_dsp::PARAMS;
 
-/// LV2 URI of the stereo plugin.
-pub const URI_STEREO: &str = "https://sourcery.audio/lv2/sourcery";
-/// LV2 URI of the mono plugin.
-pub const URI_MONO: &str = "https://sourcery.audio/lv2/sourcery-mono";
+/// The plugin URIs, defined once in `sourcery_dsp` (which writes user preset bundles
+/// without this crate).
+pub use sourcery_dsp::presets::lv2::{URI_MONO, URI_STEREO};
 
 /// Symbol of the latency control output port.
 pub const LATENCY_SYMBOL: &str = "latency";

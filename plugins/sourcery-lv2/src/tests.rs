@@ -1,8 +1,9 @@
 //! Tests that drive the plugin through its C entry points, the way a host does.
 
 use std::alloc::{GlobalAlloc, Layout, System};
-use std::cell::Cell;
+use std::cell::{Cell, RefCell};
 use std::collections::HashMap;
+use std::ffi::CString;
 
 use sourcery_dsp::ParamId;
 
@@ -71,6 +72,100 @@ struct Host {
     indices: HashMap<String, u32>,
     controls: Box<[Cell<f32>]>,
     latency: Box<Cell<f32>>,
+    /// The `urid:map` feature given at instantiation, if any (kept alive with the instance).
+    map: Option<Box<UridMap>>,
+}
+
+/// A host's `urid:map`: URIs numbered from 1 in the order they are first asked for.
+struct UridMap {
+    uris: RefCell<Vec<CString>>,
+    map: LV2_URID_Map,
+    feature: LV2_Feature,
+}
+
+impl UridMap {
+    fn new() -> Box<Self> {
+        let mut map = Box::new(Self {
+            uris: RefCell::new(Vec::new()),
+            map: LV2_URID_Map {
+                handle: ptr::null_mut(),
+                map: Some(Self::map_uri),
+            },
+            feature: LV2_Feature {
+                URI: lv2_sys::LV2_URID__map.as_ptr().cast(),
+                data: ptr::null_mut(),
+            },
+        });
+        // The box does not move: the pointers into it stay valid while it lives.
+        map.map.handle = ptr::from_ref(&*map).cast_mut().cast();
+        map.feature.data = ptr::from_ref(&map.map).cast_mut().cast();
+        map
+    }
+
+    fn urid(&self, uri: &CStr) -> u32 {
+        let mut uris = self.uris.borrow_mut();
+        let index = uris
+            .iter()
+            .position(|u| u.as_c_str() == uri)
+            .unwrap_or_else(|| {
+                uris.push(uri.to_owned());
+                uris.len() - 1
+            });
+        index as u32 + 1
+    }
+
+    unsafe extern "C" fn map_uri(handle: *mut c_void, uri: *const c_char) -> u32 {
+        // SAFETY: `handle` is the `UridMap` this function was installed with, alive while the
+        // instance is; `uri` is a C string (LV2 urid).
+        unsafe { (*handle.cast::<UridMap>()).urid(CStr::from_ptr(uri)) }
+    }
+}
+
+/// Properties a plugin stored with `save`, or a host hands to `restore`, by key URID:
+/// `(type URID, bytes)`.
+type StateProps = HashMap<u32, (u32, Vec<u8>)>;
+
+unsafe extern "C" fn store_prop(
+    handle: LV2_State_Handle,
+    key: u32,
+    value: *const c_void,
+    size: usize,
+    type_: u32,
+    _flags: u32,
+) -> LV2_State_Status {
+    // SAFETY: `handle` is the `StateProps` the test passed to `save`; `value` holds `size`
+    // bytes (LV2 state).
+    unsafe {
+        let props = &mut *handle.cast::<StateProps>();
+        let bytes = std::slice::from_raw_parts(value.cast::<u8>(), size).to_vec();
+        props.insert(key, (type_, bytes));
+    }
+    STATE_SUCCESS
+}
+
+unsafe extern "C" fn retrieve_prop(
+    handle: LV2_State_Handle,
+    key: u32,
+    size: *mut usize,
+    type_: *mut u32,
+    flags: *mut u32,
+) -> *const c_void {
+    // SAFETY: `handle` is the `StateProps` the test passed to `restore`, alive during it;
+    // the out-pointers are the plugin's valid locals.
+    unsafe {
+        let props = &*handle.cast::<StateProps>();
+        match props.get(&key) {
+            Some((t, bytes)) => {
+                *size = bytes.len();
+                *type_ = *t;
+                *flags = u32::from(
+                    LV2_State_Flags::LV2_STATE_IS_POD | LV2_State_Flags::LV2_STATE_IS_PORTABLE,
+                );
+                bytes.as_ptr().cast()
+            }
+            None => ptr::null(),
+        }
+    }
 }
 
 impl Host {
@@ -87,10 +182,32 @@ impl Host {
     /// Like [`Host::new`], but with port indices from elsewhere (e.g. the TTL), and
     /// optionally without connecting any control port.
     fn with_indices(variant: Variant, indices: HashMap<String, u32>, connect: bool) -> Self {
+        Self::instantiate(variant, indices, connect, None)
+    }
+
+    /// Like [`Host::new`], with a `urid:map` feature (so with state).
+    fn with_map(variant: Variant) -> Self {
+        let indices = variant
+            .ports()
+            .map(|p| (p.symbol(variant).to_owned(), port_index(variant, p)))
+            .collect();
+        Self::instantiate(variant, indices, true, Some(UridMap::new()))
+    }
+
+    fn instantiate(
+        variant: Variant,
+        indices: HashMap<String, u32>,
+        connect: bool,
+        map: Option<Box<UridMap>>,
+    ) -> Self {
         let index = Variant::ALL.iter().position(|v| *v == variant).unwrap() as u32;
         // SAFETY: `lv2_descriptor` returns a pointer into a `static` (or null, checked).
         let descriptor = unsafe { lv2_descriptor(index).as_ref() }.expect("descriptor");
-        let features: [*const LV2_Feature; 1] = [ptr::null()];
+        let features: [*const LV2_Feature; 2] = [
+            map.as_ref()
+                .map_or(ptr::null(), |m| ptr::from_ref(&m.feature)),
+            ptr::null(),
+        ];
         // SAFETY: a valid descriptor, a bundle path with a trailing slash and a
         // null-terminated (empty) feature list, as LV2 requires.
         let handle = unsafe {
@@ -112,6 +229,7 @@ impl Host {
                 .map(|p| Cell::new(p.default_value()))
                 .collect(),
             latency: Box::new(Cell::new(-1.0)),
+            map,
         };
         if connect {
             for (spec, cell) in PARAMS.iter().zip(host.controls.iter()) {
@@ -137,6 +255,66 @@ impl Host {
 
     fn latency(&self) -> f32 {
         self.latency.get()
+    }
+
+    /// The plugin's `state:interface`.
+    fn state_interface(&self) -> &'static LV2_State_Interface {
+        // SAFETY: a C string literal; the plugin returns null or a pointer to a static.
+        let iface = unsafe {
+            (self.descriptor.extension_data.unwrap())(lv2_sys::LV2_STATE__interface.as_ptr().cast())
+        };
+        // SAFETY: non-null means our `STATE_INTERFACE` static.
+        unsafe { iface.cast::<LV2_State_Interface>().as_ref() }.expect("state:interface")
+    }
+
+    /// Save the plugin's state: its status and the properties it stored.
+    fn save_state(&self) -> (LV2_State_Status, StateProps) {
+        let mut props = StateProps::new();
+        let features: [*const LV2_Feature; 1] = [ptr::null()];
+        // SAFETY: a live handle, our store callback and its `StateProps` handle.
+        let status = unsafe {
+            (self.state_interface().save.unwrap())(
+                self.handle,
+                Some(store_prop),
+                ptr::from_mut(&mut props).cast(),
+                0,
+                features.as_ptr(),
+            )
+        };
+        (status, props)
+    }
+
+    /// Restore `props` into the plugin; its status.
+    fn restore_state(&self, props: &StateProps) -> LV2_State_Status {
+        let features: [*const LV2_Feature; 1] = [ptr::null()];
+        // SAFETY: a live handle, our retrieve callback and its `StateProps` handle.
+        unsafe {
+            (self.state_interface().restore.unwrap())(
+                self.handle,
+                Some(retrieve_prop),
+                ptr::from_ref(props).cast_mut().cast(),
+                0,
+                features.as_ptr(),
+            )
+        }
+    }
+
+    /// The URID of `uri` in this host's map.
+    fn urid(&self, uri: &CStr) -> u32 {
+        self.map.as_ref().expect("a host with urid:map").urid(uri)
+    }
+
+    /// Properties holding a curve, as a state saved by a host would.
+    fn curve_props(&self, name: &str, text: &str) -> StateProps {
+        let string = self.urid(c"http://lv2plug.in/ns/ext/atom#String");
+        let with_nul = |s: &str| CString::new(s).unwrap().into_bytes_with_nul();
+        StateProps::from([
+            (
+                self.urid(STATE_CUSTOM_LOAD_NAME_C),
+                (string, with_nul(name)),
+            ),
+            (self.urid(STATE_CUSTOM_LOAD_C), (string, with_nul(text))),
+        ])
     }
 
     fn raw_run(&self, frames: usize) {
@@ -522,4 +700,126 @@ fn ttl_port_indices_drive_the_binary() {
         assert_ne!(output, input, "{variant:?}: the controls had no effect");
         assert_eq!(from_ttl.latency(), from_layout.latency(), "latency port");
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// State: the imported impedance curve.
+
+/// An IEM-like impedance curve that swings from 8 to 40 Ω, as a REW `.zma` file.
+const IEM_ZMA: &str = "* an IEM, \"measured\"\n20 8.1 0\n500 9.0 5\n1000 12.0 20\n3000 40.0 60\n6000 20.0 -40\n10000 9.5 -10\n20000 9.0 0\n";
+
+/// Settings where the load matters: a 75 Ω source (level matched at 1 kHz, as by default).
+fn set_loud_load(host: &Host, headphone: sourcery_dsp::presets::HeadphoneSlot) {
+    host.set(ParamId::ZOutCustom, 1.0);
+    host.set(ParamId::ZOutOhms, 75.0);
+    host.set(ParamId::Headphone, headphone.0 as f32);
+}
+
+/// Two tones per channel, where the curve's impedance differs most (1 and 3 kHz).
+fn two_tones(variant: Variant, frames: usize) -> Vec<Vec<f32>> {
+    let a = sine(1000.0, frames, 0.2);
+    let b = sine(3000.0, frames, 0.2);
+    let mix: Vec<f32> = a.iter().zip(&b).map(|(x, y)| x + y).collect();
+    vec![mix; variant.channels()]
+}
+
+fn max_abs_diff(a: &[Vec<f32>], b: &[Vec<f32>]) -> f32 {
+    a.iter()
+        .zip(b)
+        .flat_map(|(x, y)| x.iter().zip(y).map(|(p, q)| (p - q).abs()))
+        .fold(0.0, f32::max)
+}
+
+#[test]
+fn state_saves_and_restores_the_imported_curve_which_the_engine_uses() {
+    use sourcery_dsp::presets::HeadphoneSlot;
+    for variant in Variant::ALL {
+        let first = Host::with_map(variant);
+        // Nothing imported: nothing saved.
+        let (status, props) = first.save_state();
+        assert_eq!((status, props.len()), (STATE_SUCCESS, 0));
+
+        // Import through a restore (as a host loading a session or a preset does), then run
+        // with the headphone set to "Custom (imported)".
+        let props = first.curve_props("my iem.zma", IEM_ZMA);
+        assert_eq!(first.restore_state(&props), STATE_SUCCESS);
+        set_loud_load(&first, HeadphoneSlot::CUSTOM);
+        let input = two_tones(variant, 24_000);
+        let output = first.process_chunked(&input, &[1000]);
+
+        // Saved: the name and the text verbatim, as NUL-terminated atom:Strings.
+        let (status, saved) = first.save_state();
+        assert_eq!(status, STATE_SUCCESS);
+        assert_eq!(saved, props, "{variant:?}: saved state");
+
+        // A new instance given that state produces the same output, sample for sample.
+        let second = Host::with_map(variant);
+        assert_eq!(second.restore_state(&saved), STATE_SUCCESS);
+        set_loud_load(&second, HeadphoneSlot::CUSTOM);
+        let again = second.process_chunked(&input, &[1000]);
+        assert_eq!(
+            max_abs_diff(&output, &again),
+            0.0,
+            "{variant:?}: restored output"
+        );
+
+        // The curve is what made the output: "Resistive" and "Custom" without a curve (its
+        // fallback resistor) both differ from it, by far more than rounding.
+        let skip = settle_frames(&first);
+        let tail =
+            |o: &[Vec<f32>]| -> Vec<Vec<f32>> { o.iter().map(|c| c[skip..].to_vec()).collect() };
+        let resistive = Host::with_map(variant);
+        set_loud_load(&resistive, HeadphoneSlot::RESISTIVE);
+        let resistive = resistive.process_chunked(&input, &[1000]);
+        let no_curve = Host::with_map(variant);
+        set_loud_load(&no_curve, HeadphoneSlot::CUSTOM);
+        let no_curve = no_curve.process_chunked(&input, &[1000]);
+        let vs_resistive = max_abs_diff(&tail(&output), &tail(&resistive));
+        let vs_fallback = max_abs_diff(&tail(&output), &tail(&no_curve));
+        let (curve_db, resistive_db) = (rms_db(&output[0][skip..]), rms_db(&resistive[0][skip..]));
+        println!(
+            "{variant:?}: RMS {curve_db:.2} dB with the curve, {resistive_db:.2} dB resistive; \
+             max |Δ| {vs_resistive:.4} vs resistive, {vs_fallback:.4} vs the fallback"
+        );
+        assert!(
+            vs_resistive > 0.01 && vs_fallback > 0.01,
+            "{variant:?}: the curve changed nothing"
+        );
+    }
+}
+
+#[test]
+fn an_invalid_or_mistyped_state_is_refused_and_keeps_the_curve() {
+    let host = Host::with_map(Variant::Stereo);
+    let good = host.curve_props("a.zma", IEM_ZMA);
+    assert_eq!(host.restore_state(&good), STATE_SUCCESS);
+
+    // A curve that does not parse: refused, the previous curve kept.
+    let bad = host.curve_props("b.zma", "20 abc 0\n");
+    assert_eq!(host.restore_state(&bad), STATE_ERR_UNKNOWN);
+    assert_eq!(host.save_state().1, good);
+
+    // A wrong atom type, or one property without the other.
+    let mut mistyped = good.clone();
+    let key = host.urid(STATE_CUSTOM_LOAD_C);
+    mistyped.get_mut(&key).unwrap().0 = host.urid(c"http://lv2plug.in/ns/ext/atom#Chunk");
+    assert_eq!(host.restore_state(&mistyped), STATE_ERR_BAD_TYPE);
+    let mut half = good.clone();
+    half.remove(&key);
+    assert_eq!(host.restore_state(&half), STATE_ERR_NO_PROPERTY);
+    assert_eq!(host.save_state().1, good);
+
+    // A state without a curve (a factory preset) keeps it.
+    assert_eq!(host.restore_state(&StateProps::new()), STATE_SUCCESS);
+    assert_eq!(host.save_state().1, good);
+}
+
+#[test]
+fn without_urid_map_the_plugin_runs_with_no_state() {
+    let host = Host::new(Variant::Stereo);
+    assert!(host.map.is_none());
+    assert_eq!(host.save_state(), (STATE_SUCCESS, StateProps::new()));
+    assert_eq!(host.restore_state(&StateProps::new()), STATE_ERR_NO_FEATURE);
+    let input = test_signal(Variant::Stereo, 4800);
+    assert_ne!(host.process(&input), input);
 }

@@ -13,6 +13,8 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
+use sourcery_dsp::presets::lv2 as lv2_presets;
+use sourcery_dsp::presets::Preset;
 use sourcery_dsp::{ParamKind, ParamSpec, PARAMS};
 
 use crate::ports::{port_index, Port, Variant};
@@ -23,7 +25,7 @@ pub const PLUGIN_TTL_FILE: &str = "sourcery.ttl";
 /// File name of the bundle's manifest.
 pub const MANIFEST_FILE: &str = "manifest.ttl";
 
-/// File name of the headphone presets (`pset:Preset`s) inside the bundle.
+/// File name of the factory presets (`pset:Preset`s) inside the bundle.
 pub const PRESETS_TTL_FILE: &str = "presets.ttl";
 
 /// `doap:license` of both plugins (the workspace license, as an SPDX URI).
@@ -36,7 +38,9 @@ const PREFIXES: &str = "\
 @prefix pprops: <http://lv2plug.in/ns/ext/port-props#> .
 @prefix rdf:   <http://www.w3.org/1999/02/22-rdf-syntax-ns#> .
 @prefix rdfs:  <http://www.w3.org/2000/01/rdf-schema#> .
+@prefix state: <http://lv2plug.in/ns/ext/state#> .
 @prefix units: <http://lv2plug.in/ns/extensions/units#> .
+@prefix urid:  <http://lv2plug.in/ns/ext/urid#> .
 ";
 
 /// Write `manifest.ttl` and `sourcery.ttl` into `dir` (which must exist). The caller copies
@@ -47,79 +51,73 @@ pub fn write_bundle(dir: &Path, binary_file_name: &str) -> std::io::Result<()> {
     std::fs::write(dir.join(PRESETS_TTL_FILE), presets_ttl())
 }
 
-/// An LV2 preset (`pset:Preset`) of one headphone for one plugin variant.
+/// One factory preset as an LV2 preset (`pset:Preset`) of one plugin variant.
 #[derive(Debug, Clone, PartialEq)]
-pub struct HeadphonePreset {
+pub struct FactoryPreset {
+    /// The preset's URI: `<plugin>/presets/<id>` (see [`factory_presets`]).
     pub uri: String,
-    pub label: String,
     /// The plugin it applies to.
     pub plugin: &'static str,
-    /// Control port values: (symbol, value).
-    pub ports: Vec<(&'static str, f32)>,
+    /// The preset: its name is the `rdfs:label`, its description and basis the
+    /// `rdfs:comment`, its values the port values.
+    pub preset: &'static Preset,
 }
 
-/// One preset per catalogue headphone and plugin variant. Loading it sets the headphone and
-/// its PEQ (its own, or flat).
-pub fn headphone_presets() -> Vec<HeadphonePreset> {
+/// Every factory preset ([`sourcery_dsp::presets::factory_presets`]: the device voicings,
+/// the headphones with their PEQ and the pairings) for each plugin variant.
+///
+/// URIs are `<plugin>/presets/<preset id>` (`…/presets/device/fiio-k7`,
+/// `…/presets/combo/k7-andromeda`), except the headphones', which keep the URIs of the
+/// headphone-only preset list that came first (`…/presets/sennheiser-hd600`: every
+/// character of the label that is not a letter or digit a `-`), since hosts store them.
+pub fn factory_presets() -> Vec<FactoryPreset> {
     let mut presets = Vec::new();
     for variant in Variant::ALL {
-        for (index, label) in sourcery_dsp::params::HEADPHONE_LABELS.iter().enumerate() {
-            let Some(values) = sourcery_dsp::settings::headphone_preset_values(
-                sourcery_dsp::presets::Catalogue::factory(),
-                sourcery_dsp::presets::HeadphoneSlot(index),
-            ) else {
-                continue;
+        for preset in sourcery_dsp::presets::factory_presets() {
+            let path = match preset.id.strip_prefix("headphone/") {
+                Some(_) => legacy_headphone_slug(&preset.name),
+                None => iri_escape(&preset.id),
             };
-            let slug: String = label
-                .chars()
-                .map(|c| {
-                    if c.is_ascii_alphanumeric() {
-                        c.to_ascii_lowercase()
-                    } else {
-                        '-'
-                    }
-                })
-                .collect();
-            presets.push(HeadphonePreset {
-                uri: format!("{}/presets/{}", variant.uri(), slug.trim_matches('-')),
-                label: (*label).to_owned(),
+            presets.push(FactoryPreset {
+                uri: format!("{}/presets/{path}", variant.uri()),
                 plugin: variant.uri(),
-                ports: values
-                    .into_iter()
-                    .map(|(id, value)| (id.spec().id, value))
-                    .collect(),
+                preset,
             });
         }
     }
     presets
 }
 
-/// `presets.ttl`: the [`headphone_presets`] as LV2 presets (`pset:Preset` with
-/// `lv2:port [ lv2:symbol …; pset:value … ]`).
+/// The path of a headphone preset's URI in the first preset list: the label lower-cased,
+/// every character not an ASCII letter or digit a `-`, leading and trailing `-` trimmed.
+fn legacy_headphone_slug(label: &str) -> String {
+    let slug: String = label
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    slug.trim_matches('-').to_owned()
+}
+
+/// `presets.ttl`: the [`factory_presets`] as LV2 presets (`pset:Preset` with
+/// `lv2:port [ lv2:symbol …; pset:value … ]`, and `state:state` for one with a curve).
 pub fn presets_ttl() -> String {
-    let mut ttl = String::from(
-        "@prefix lv2:  <http://lv2plug.in/ns/lv2core#> .\n\
-         @prefix pset: <http://lv2plug.in/ns/ext/presets#> .\n\
-         @prefix rdfs: <http://www.w3.org/2000/01/rdf-schema#> .\n",
-    );
-    for HeadphonePreset {
+    let mut ttl = String::from(lv2_presets::PRESET_PREFIXES);
+    for FactoryPreset {
         uri,
-        label,
         plugin,
-        ports,
-    } in headphone_presets()
+        preset,
+    } in factory_presets()
     {
-        let ports: Vec<String> = ports
-            .iter()
-            .map(|(symbol, value)| {
-                format!("[ lv2:symbol \"{symbol}\" ; pset:value {} ]", float(*value))
-            })
-            .collect();
         let _ = write!(
             ttl,
-            "\n<{uri}>\n    a pset:Preset ;\n    lv2:appliesTo <{plugin}> ;\n    rdfs:label \"{}\" ;\n    lv2:port {} .\n",
-            escape(&label),
-            ports.join(" ,\n        ")
+            "\n<{uri}>\n{}",
+            lv2_presets::preset_statements(preset, plugin)
         );
     }
     ttl
@@ -143,7 +141,7 @@ pub fn manifest_ttl(binary_file_name: &str) -> String {
         );
     }
     ttl.push_str("@prefix pset: <http://lv2plug.in/ns/ext/presets#> .\n");
-    for HeadphonePreset { uri, plugin, .. } in headphone_presets() {
+    for FactoryPreset { uri, plugin, .. } in factory_presets() {
         let _ = write!(
             ttl,
             "\n<{uri}>\n    a pset:Preset ;\n    lv2:appliesTo <{plugin}> ;\n    rdfs:seeAlso <{PRESETS_TTL_FILE}> .\n",
@@ -201,7 +199,10 @@ fn write_plugin(ttl: &mut String, variant: Variant) {
         ),
         "rdfs:comment \"Reproduces how a headphone DAC/amp and its load shape the sound.\""
             .to_owned(),
-        "lv2:optionalFeature lv2:hardRTCapable".to_owned(),
+        // The imported impedance curve is saved and restored as state properties, whose
+        // keys and type are URIDs: without `urid:map` the plugin runs, with no state.
+        "lv2:optionalFeature lv2:hardRTCapable , urid:map".to_owned(),
+        "lv2:extensionData state:interface".to_owned(),
         format!("pg:mainInput <{uri}#main_in>"),
         format!("pg:mainOutput <{uri}#main_out>"),
     ];
@@ -407,23 +408,10 @@ fn group_symbol(group: &str) -> String {
     symbol
 }
 
-/// Escape a string for a Turtle `"…"` literal.
+/// Escape a string for a Turtle `"…"` literal (the text between the quotes).
 fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if c.is_control() => {
-                let _ = write!(out, "\\u{:04X}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out
+    let quoted = lv2_presets::turtle_string(text);
+    quoted[1..quoted.len() - 1].to_owned()
 }
 
 /// Percent-encode a file name for use as a relative IRI (`<…>`).
@@ -441,9 +429,7 @@ fn iri_escape(name: &str) -> String {
 
 /// A finite float as a Turtle decimal or double (`0.0`, `-24.0`, `1e-7`).
 fn float(value: f32) -> String {
-    assert!(value.is_finite(), "non-finite value in the parameter table");
-    // `Debug` always writes a `.` or an exponent, both valid Turtle numeric literals.
-    format!("{value:?}")
+    lv2_presets::turtle_float(value)
 }
 
 /// A whole number as a Turtle integer.
@@ -458,6 +444,7 @@ fn int(value: f32) -> String {
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
+    use crate::ports::{URI_MONO, URI_STEREO};
 
     /// One port block of the generated TTL, as `(index, symbol, full text)`.
     type PortBlock = (u32, String, String);
@@ -573,7 +560,9 @@ pub(crate) mod tests {
             assert!(section.contains("a lv2:Plugin , lv2:SimulatorPlugin"));
             assert!(section.contains(&format!("doap:name \"{}\"", variant.name())));
             assert!(section.contains(&format!("doap:license <{LICENSE_URI}>")));
-            assert!(section.contains("lv2:optionalFeature lv2:hardRTCapable"));
+            assert!(section.contains("lv2:optionalFeature lv2:hardRTCapable , urid:map"));
+            assert!(section.contains("lv2:extensionData state:interface"));
+            assert!(!section.contains("lv2:requiredFeature"));
         }
         assert!(!ttl.contains("inPlaceBroken"));
         assert!(ttl.contains("doap:name \"Sourcery (mono)\""));
@@ -615,6 +604,71 @@ pub(crate) mod tests {
             let unescaped = line.replace("\\\\", "").replace("\\\"", "");
             assert_eq!(unescaped.matches('"').count() % 2, 0, "{line}");
         }
+    }
+
+    #[test]
+    fn presets_ttl_lists_every_factory_preset_for_both_plugins() {
+        let factory = sourcery_dsp::presets::factory_presets();
+        let presets = factory_presets();
+        assert_eq!(presets.len(), 2 * factory.len());
+        let ttl = presets_ttl();
+        let manifest = manifest_ttl("libsourcery_lv2.so");
+        let mut uris: Vec<&str> = presets.iter().map(|p| p.uri.as_str()).collect();
+        uris.sort_unstable();
+        uris.dedup();
+        assert_eq!(uris.len(), presets.len(), "preset URIs are unique");
+        for variant in Variant::ALL {
+            for preset in factory {
+                let entry = presets
+                    .iter()
+                    .find(|p| p.plugin == variant.uri() && p.preset.id == preset.id)
+                    .unwrap_or_else(|| panic!("{variant:?}: {} missing", preset.id));
+                // The statement in presets.ttl: label, comment, every port the preset sets.
+                let start = ttl.find(&format!("\n<{}>\n", entry.uri)).expect("subject");
+                let block = &ttl[start..];
+                let block = &block[..block.find(" .\n").expect("statement end")];
+                assert!(block.contains(&format!("lv2:appliesTo <{}>", variant.uri())));
+                assert!(block.contains(&format!("rdfs:label \"{}\"", escape(&preset.name))));
+                if let Some(description) = &preset.description {
+                    assert!(block.contains(&format!("rdfs:comment \"{}", escape(description))));
+                }
+                if let Some(basis) = &preset.basis {
+                    assert!(block.contains(&escape(basis)), "{}: basis", preset.id);
+                }
+                assert_eq!(block.matches("lv2:symbol").count(), preset.values.len());
+                for &(id, value) in &preset.values {
+                    let port = format!(
+                        "lv2:symbol \"{}\" ;\n        pset:value {}\n",
+                        id.spec().id,
+                        float(value)
+                    );
+                    assert!(block.contains(&port), "{}: {port}", preset.id);
+                }
+                assert!(manifest.contains(&format!(
+                    "<{}>\n    a pset:Preset ;\n    lv2:appliesTo <{}> ;\n    rdfs:seeAlso <{PRESETS_TTL_FILE}> .",
+                    entry.uri,
+                    variant.uri()
+                )));
+            }
+        }
+        // The headphone presets keep the URIs hosts stored before device and combo presets
+        // came; the others are named by their id.
+        for uri in [
+            format!("{URI_STEREO}/presets/sennheiser-hd600"),
+            format!("{URI_MONO}/presets/sennheiser-hd600"),
+            format!("{URI_STEREO}/presets/device/fiio-k7"),
+        ] {
+            assert!(uris.contains(&uri.as_str()), "{uri}");
+        }
+        assert_eq!(
+            legacy_headphone_slug("Campfire Andromeda (2020)"),
+            "campfire-andromeda--2020"
+        );
+        let combos = presets
+            .iter()
+            .filter(|p| p.preset.id.starts_with("combo/"))
+            .count();
+        assert!(combos >= 10, "{combos} combo presets for the two plugins");
     }
 
     #[test]
