@@ -2,11 +2,17 @@
 //! `lv2info` reads its TTL and `lv2apply` runs the binary on WAV files.
 //!
 //! `lv2apply` calls `run()` with one frame at a time, so these tests also cover the smallest
-//! block size. Skipped (or failed, with `CI=true`) when lilv-utils or the bundle is missing.
+//! block size. lilv itself, loaded at run time ([`lilv`]), saves and restores the plugin's
+//! state and loads user preset bundles. Skipped (or failed, with `CI=true`) when lilv-utils,
+//! `liblilv-0.so.0` or the bundle is missing.
+
+mod lilv;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use sourcery_dsp::params::ParamId;
+use sourcery_dsp::presets::{HeadphoneSlot, Preset, PresetCurve};
 use sourcery_dsp::{Engine, ParamKind, Settings, PARAMS};
 use sourcery_tests::{
     bundle, gain_db, have_program, rms_db, sine, skip_unless, LV2_URI_MONO, LV2_URI_STEREO,
@@ -134,8 +140,17 @@ fn lv2apply(
 
 /// `lv2info URI` output.
 fn lv2info(bundle: &Path, uri: &str) -> String {
+    lv2info_with(bundle, &[], uri)
+}
+
+/// `lv2info URI` output, with the folders `extra` (holding more bundles, e.g. user presets)
+/// on `LV2_PATH` after the bundle's.
+fn lv2info_with(bundle: &Path, extra: &[&Path], uri: &str) -> String {
+    let paths =
+        std::env::join_paths(std::iter::once(lv2_path(bundle)).chain(extra.iter().copied()))
+            .expect("LV2_PATH");
     let output = Command::new("lv2info")
-        .env("LV2_PATH", lv2_path(bundle))
+        .env("LV2_PATH", paths)
         .arg(uri)
         .output()
         .expect("start lv2info");
@@ -478,7 +493,8 @@ fn preset_ports(bundle: &Path, preset_uri: &str) -> Vec<(String, f32)> {
             let value = rest
                 .split("pset:value")
                 .nth(1)
-                .and_then(|v| v.trim().split([' ', ']']).next())
+                .and_then(|v| v.split_whitespace().next())
+                .map(|v| v.trim_end_matches(']'))
                 .and_then(|v| v.parse::<f32>().ok())
                 .expect("value");
             (symbol.to_owned(), value)
@@ -486,12 +502,14 @@ fn preset_ports(bundle: &Path, preset_uri: &str) -> Vec<(String, f32)> {
         .collect()
 }
 
-/// One `pset:Preset` per catalogue headphone, listed by lilv; applying a preset's port
-/// values (what a host does when it loads the preset) sets the headphone and its PEQ: with
-/// the HD600 preset, the 100 Hz level re 1 kHz moves by its AutoEQ profile's response.
+/// Every factory preset (device voicings, headphones, pairings) is a `pset:Preset` of both
+/// plugins, listed by lilv; applying a headphone preset's port values (what a host does when
+/// it loads the preset) sets the headphone and its PEQ: with the HD600 preset, the 100 Hz
+/// level re 1 kHz moves by its AutoEQ profile's response.
 #[test]
 fn lv2_headphone_presets_set_the_headphone_and_its_peq() {
     let Some(bundle) = lv2_bundle() else { return };
+    let factory = sourcery_dsp::presets::factory_presets();
     for uri in [LV2_URI_STEREO, LV2_URI_MONO] {
         let presets = listed_presets(&lv2info(&bundle, uri));
         for headphone in sourcery_dsp::presets::Catalogue::factory().headphones() {
@@ -501,6 +519,14 @@ fn lv2_headphone_presets_set_the_headphone_and_its_peq() {
                 headphone.name
             );
         }
+        for preset in factory {
+            assert!(
+                presets.contains(&preset.name),
+                "{uri}: preset {} missing from {presets:?}",
+                preset.name
+            );
+        }
+        assert_eq!(presets.len(), factory.len(), "{uri}: {presets:?}");
     }
 
     let ports = preset_ports(&bundle, &format!("{LV2_URI_MONO}/presets/sennheiser-hd600"));
@@ -562,5 +588,207 @@ fn lv2_headphone_presets_set_the_headphone_and_its_peq() {
         ((with - without) - expected).abs() < 0.01,
         "the preset's PEQ moved 100 Hz by {:.3} dB, its profile says {expected:.3}",
         with - without
+    );
+}
+
+// ---------------------------------------------------------------------------------------
+// User preset bundles and the plugin's state (the imported impedance curve), through lilv.
+
+/// An IEM-like impedance curve that swings from 8 to 40 Ω, as a REW `.zma` file.
+const IEM_ZMA: &str = "* an IEM, \"measured\"\n20 8.1 0\n500 9.0 5\n1000 12.0 20\n3000 40.0 60\n6000 20.0 -40\n10000 9.5 -10\n20000 9.0 0\n";
+
+/// A user preset with an imported curve, the headphone set to "Custom (imported)" and a
+/// 75 Ω source (so the load shapes the response), with a name that needs escaping.
+fn curve_preset() -> Preset {
+    Preset {
+        id: "lilv-test".into(),
+        name: "Lilv \"test\" \\ curve".into(),
+        author: None,
+        description: Some("A user preset with an imported curve.\nSecond line.".into()),
+        tags: Vec::new(),
+        basis: None,
+        values: vec![
+            (ParamId::OutputTrim, -1.5),
+            (ParamId::Headphone, HeadphoneSlot::CUSTOM.0 as f32),
+            (ParamId::ZOutCustom, 1.0),
+            (ParamId::ZOutOhms, 75.0),
+        ],
+        custom_load: Some(PresetCurve {
+            name: "my iem.zma".into(),
+            text: IEM_ZMA.into(),
+        }),
+    }
+}
+
+/// A user preset bundle written by `write_user_lv2_preset` into a folder of its own is
+/// listed by `lv2info` under both plugins' presets, with its label unescaped.
+#[test]
+fn lv2info_lists_a_user_preset_bundle() {
+    let Some(bundle) = lv2_bundle() else { return };
+    let dir = scratch_dir("user_preset_listed");
+    let preset = curve_preset();
+    let written = sourcery_dsp::presets::lv2::write_user_lv2_preset(&preset, &dir).unwrap();
+    assert_eq!(written, dir.join("sourcery-lilv-test-curve.preset.lv2"));
+    for uri in [LV2_URI_STEREO, LV2_URI_MONO] {
+        let presets = listed_presets(&lv2info_with(&bundle, &[&dir], uri));
+        println!(
+            "{uri}: {} presets, the user's among them: {}",
+            presets.len(),
+            presets.contains(&preset.name)
+        );
+        assert!(
+            presets.contains(&preset.name),
+            "{uri}: {:?} missing from {presets:?}",
+            preset.name
+        );
+        assert_eq!(
+            presets.len(),
+            sourcery_dsp::presets::factory_presets().len() + 1,
+            "{uri}: the factory presets and the user's"
+        );
+    }
+}
+
+/// lilv loaded at run time and the bundle, when both are available.
+fn lilv_and_bundle() -> Option<(lilv::Lilv, PathBuf)> {
+    let bundle = lv2_bundle()?;
+    match lilv::Lilv::load() {
+        Ok(lilv) => Some((lilv, bundle)),
+        Err(e) => {
+            // Panics in CI; otherwise prints why the test is skipped.
+            let _ = skip_unless(
+                false,
+                &format!("{} ({e})", lilv::Lilv::LIBRARY),
+                "Install it with `sudo apt-get install liblilv-0-0` (lilv-utils depends on it).",
+            );
+            None
+        }
+    }
+}
+
+/// lilv, as a host does it: a user preset bundle with an imported curve is restored into an
+/// instance (`lilv_state_new_from_file`, `lilv_state_restore`: the curve through the
+/// plugin's `state:interface`, the ports through lilv), which then equals the engine with the
+/// same settings and curve; its state saved (`lilv_state_new_from_instance`,
+/// `lilv_state_to_string`) and restored into a fresh instance gives the same output sample for
+/// sample; and the curve is what shapes it ("Resistive" differs by several dB).
+#[test]
+fn lilv_restores_user_preset_and_saved_state_with_the_curve() {
+    let Some((lilv, bundle)) = lilv_and_bundle() else {
+        return;
+    };
+    let dir = scratch_dir("lilv_state");
+    let preset = curve_preset();
+    let user_bundle = sourcery_dsp::presets::lv2::write_user_lv2_preset(&preset, &dir).unwrap();
+    let world = lilv::World::new(lilv, &[&bundle, &user_bundle]);
+    let plugin = world.plugin(LV2_URI_STEREO);
+
+    // Control ports by symbol; every control at its default, as a host starts.
+    let mut indices = std::collections::HashMap::new();
+    for symbol in PARAMS.iter().map(|p| p.id).chain(["freewheel", "latency"]) {
+        indices.insert(symbol.to_owned(), plugin.port_index(symbol));
+    }
+    let audio_in = [plugin.port_index("in_l"), plugin.port_index("in_r")];
+    let audio_out = [plugin.port_index("out_l"), plugin.port_index("out_r")];
+    let mut defaults = vec![0.0f32; PARAMS.len() + 6];
+    for spec in PARAMS {
+        defaults[indices[spec.id] as usize] = spec.default_value();
+    }
+    // Only input controls go to and from a state.
+    let latency_index = indices.remove("latency").unwrap();
+
+    let frames = RATE as usize / 2;
+    let input = vec![
+        sine(1000.0, f64::from(RATE), frames, 0.2)
+            .iter()
+            .zip(sine(3000.0, f64::from(RATE), frames, 0.2))
+            .map(|(a, b)| a + b)
+            .collect::<Vec<f32>>(),
+        sine(3000.0, f64::from(RATE), frames, 0.3),
+    ];
+    const BLOCK: usize = 1024;
+
+    // 1. The user preset bundle, restored into a new instance.
+    let preset_file = user_bundle.join("lilv-test-curve.ttl");
+    let preset_state = world.state_from_file(&preset_file);
+    assert_eq!(preset_state.label().as_deref(), Some(preset.name.as_str()));
+    let mut first = plugin.instantiate(f64::from(RATE), defaults.clone());
+    first.restore(&preset_state, &indices);
+    for &(id, value) in &preset.values {
+        assert_eq!(
+            first.controls[indices[id.spec().id] as usize],
+            value,
+            "{}",
+            id.spec().id
+        );
+    }
+    let from_preset = first.activate_and_process(&audio_in, &audio_out, &input, BLOCK);
+    let latency = first.controls[latency_index as usize] as usize;
+    assert_eq!(latency, engine_latency(2), "reported latency");
+
+    // The engine with the same settings and the same curve (the renderer's path: prepared
+    // with the settings, processed in the same blocks).
+    let mut values = sourcery_dsp::ParamValues::default();
+    preset.apply_to(&mut values);
+    let settings = Settings::from_values(&values);
+    let custom = sourcery_dsp::load::CustomLoad::default();
+    let curve = preset.custom_load.as_ref().unwrap();
+    custom
+        .import(&curve.name, &curve.text)
+        .expect("a valid curve");
+    let mut engine = Engine::with_custom_load(&settings, custom);
+    engine.prepare(RATE as f32, 4096, 2);
+    engine.set_offline(true);
+    let mut expected = input.clone();
+    for start in (0..frames).step_by(BLOCK) {
+        let end = (start + BLOCK).min(frames);
+        let (left, right) = expected.split_at_mut(1);
+        engine.process(&mut [&mut left[0][start..end], &mut right[0][start..end]]);
+    }
+    let vs_engine = sourcery_tests::max_diff_after(&expected, &from_preset, 0);
+
+    // 2. Its state, saved by lilv and restored into a fresh instance.
+    let saved = first.save_to_string(&indices);
+    for needle in [
+        "<https://sourcery.audio/lv2/sourcery#custom_load_name>",
+        "<https://sourcery.audio/lv2/sourcery#custom_load>",
+        "my iem.zma",
+        "3000 40.0 60",
+    ] {
+        assert!(
+            saved.contains(needle),
+            "{needle} missing from the saved state:\n{saved}"
+        );
+    }
+    drop(first);
+    let saved_state = world.state_from_string(&saved);
+    let mut second = plugin.instantiate(f64::from(RATE), defaults.clone());
+    second.restore(&saved_state, &indices);
+    let restored_controls = second.controls.clone();
+    let restored = second.activate_and_process(&audio_in, &audio_out, &input, BLOCK);
+    let round_trip = sourcery_tests::max_diff_after(&from_preset, &restored, 0);
+
+    // 3. The same ports with "Resistive": the curve is what shaped the output.
+    let mut resistive_controls = restored_controls.to_vec();
+    resistive_controls[indices["headphone"] as usize] = HeadphoneSlot::RESISTIVE.0 as f32;
+    let mut third = plugin.instantiate(f64::from(RATE), resistive_controls);
+    let resistive = third.activate_and_process(&audio_in, &audio_out, &input, BLOCK);
+    let skip = latency + RATE as usize / 20;
+    let curve_db = rms_db(&from_preset[0][skip..]);
+    let resistive_db = rms_db(&resistive[0][skip..]);
+    let vs_resistive = sourcery_tests::max_diff_after(&from_preset, &resistive, 0);
+
+    println!(
+        "user preset vs engine: max |Δ| {vs_engine:e}; saved → restored: max |Δ| {round_trip:e}; \
+         RMS {curve_db:.2} dB with the curve, {resistive_db:.2} dB resistive (max |Δ| {vs_resistive:.3})"
+    );
+    assert!(
+        vs_engine <= 1e-6,
+        "the preset's output differs from the engine by {vs_engine:e}"
+    );
+    assert_eq!(round_trip, 0.0, "the restored state's output differs");
+    assert!(
+        (curve_db - resistive_db).abs() > 3.0 && vs_resistive > 0.1,
+        "the curve changed nothing ({curve_db:.2} vs {resistive_db:.2} dB)"
     );
 }
