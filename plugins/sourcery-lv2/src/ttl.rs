@@ -32,6 +32,7 @@ pub const PRESETS_TTL_FILE: &str = "presets.ttl";
 pub const LICENSE_URI: &str = "https://spdx.org/licenses/GPL-3.0-or-later";
 
 const PREFIXES: &str = "\
+@prefix atom:  <http://lv2plug.in/ns/ext/atom#> .
 @prefix doap:  <http://usefulinc.com/ns/doap#> .
 @prefix lv2:   <http://lv2plug.in/ns/lv2core#> .
 @prefix pg:    <http://lv2plug.in/ns/ext/port-groups#> .
@@ -156,6 +157,26 @@ pub fn plugin_ttl() -> String {
     for variant in Variant::ALL {
         ttl.push('\n');
         write_plugin(&mut ttl, variant);
+    }
+    // The state properties, described so that a saved state or preset validates.
+    for (uri, label, comment) in [
+        (
+            lv2_presets::STATE_CUSTOM_LOAD_NAME,
+            "Imported curve file name",
+            "File name of the imported impedance curve (its extension picks the parser: .zma/.txt or .csv).",
+        ),
+        (
+            lv2_presets::STATE_CUSTOM_LOAD,
+            "Imported curve",
+            "Text of the imported impedance curve file, verbatim (REW .zma or CSV: frequency, magnitude in ohms, phase in degrees).",
+        ),
+    ] {
+        let _ = write!(
+            ttl,
+            "\n<{uri}>\n    a rdf:Property ;\n    rdfs:label \"{}\" ;\n    rdfs:comment \"{}\" ;\n    rdfs:range atom:String .\n",
+            escape(label),
+            escape(comment)
+        );
     }
     ttl
 }
@@ -565,6 +586,16 @@ pub(crate) mod tests {
             assert!(!section.contains("lv2:requiredFeature"));
         }
         assert!(!ttl.contains("inPlaceBroken"));
+        // The state properties are described (a saved state then validates).
+        for key in [
+            lv2_presets::STATE_CUSTOM_LOAD_NAME,
+            lv2_presets::STATE_CUSTOM_LOAD,
+        ] {
+            assert!(
+                ttl.contains(&format!("\n<{key}>\n    a rdf:Property ;")),
+                "{key}"
+            );
+        }
         assert!(ttl.contains("doap:name \"Sourcery (mono)\""));
 
         let manifest = manifest_ttl("libsourcery_lv2.so");
