@@ -810,6 +810,44 @@ mod tests {
         engine.process(&mut chans);
     }
 
+    /// A curve imported between `prepare` and the first block (an LV2 host restoring its
+    /// state before it activates) is in the chain `install_now` builds: no rebuild follows,
+    /// and the output equals an engine that had the curve before `prepare`.
+    #[test]
+    fn install_now_takes_a_curve_imported_after_prepare() {
+        let zma = "20 8 0\n1000 12 20\n3000 40 60\n10000 9.5 -10\n20000 9 0\n";
+        let settings = Settings {
+            device: IDEAL,
+            headphone: HeadphoneSlot::CUSTOM,
+            z_out_custom: true,
+            z_out_ohms: 75.0,
+            ..Settings::default()
+        };
+        let late = CustomLoad::default();
+        let mut engine = Engine::with_custom_load(&Settings::default(), late.clone());
+        engine.prepare(48_000.0, 512, 2);
+        late.import("c.zma", zma).unwrap();
+        assert!(engine.install_now(&settings));
+
+        let early = CustomLoad::default();
+        early.import("c.zma", zma).unwrap();
+        let mut reference = Engine::with_custom_load(&settings, early);
+        reference.prepare(48_000.0, 512, 2);
+
+        let input = sine(3000.0, 48_000.0, 512, 0.5);
+        for block in 0..40 {
+            let (mut l, mut r) = (input.clone(), input.clone());
+            let (mut l2, mut r2) = (input.clone(), input.clone());
+            run(&mut engine, &mut l, &mut r);
+            run(&mut reference, &mut l2, &mut r2);
+            assert!(
+                !engine.rebuild_pending(),
+                "block {block}: a rebuild followed"
+            );
+            assert_eq!((l, r), (l2, r2), "block {block}");
+        }
+    }
+
     fn prepared(settings: Settings, rate: f32, block: usize, channels: usize) -> Engine {
         let mut e = Engine::new(&settings);
         e.prepare(rate, block, channels);
