@@ -646,7 +646,7 @@ fn run_never_allocates() {
     drop(std::hint::black_box(vec![0u8; 16]));
     assert!(allocations() > before, "the counting allocator is in use");
     for variant in Variant::ALL {
-        let host = Host::new(variant);
+        let host = Host::with_map(variant);
         let input = test_signal(variant, 20_000);
         let mut outputs = vec![vec![0.0f32; input[0].len()]; input.len()];
         for ch in 0..input.len() {
@@ -669,6 +669,39 @@ fn run_never_allocates() {
             host.raw_run(frames);
         }
         assert_eq!(allocations() - before, 0, "{variant:?}: run() allocated");
+
+        // A curve restored while running ("Custom (imported)" selected): the runs that pick
+        // it up and swap in its chain do not allocate either (restore itself may).
+        set_loud_load(&host, sourcery_dsp::presets::HeadphoneSlot::CUSTOM);
+        host.raw_run(4096);
+        assert_eq!(
+            host.restore_state(&host.curve_props("c.zma", IEM_ZMA)),
+            STATE_SUCCESS
+        );
+        let before = allocations();
+        let start = std::time::Instant::now();
+        let mut runs = 0;
+        // Until the curve's chain is built (on the worker) and swapped in.
+        // SAFETY: a live handle, not in use by another call.
+        while unsafe { plugin(host.handle) }
+            .unwrap()
+            .engine
+            .rebuild_pending()
+            || runs < 4
+        {
+            assert!(
+                start.elapsed().as_secs() < 10,
+                "{variant:?}: the curve never came in"
+            );
+            host.raw_run(4096);
+            runs += 1;
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(
+            allocations() - before,
+            0,
+            "{variant:?}: run() allocated after a restore"
+        );
     }
 }
 
