@@ -136,7 +136,9 @@ fn main() {
             "presets/combos/{}",
             path.file_name().unwrap_or_default().to_string_lossy()
         );
-        let abs = path.to_str().unwrap_or_else(|| fail(&shown, 1, "the path is not UTF-8"));
+        let abs = path
+            .to_str()
+            .unwrap_or_else(|| fail(&shown, 1, "the path is not UTF-8"));
         let _ = writeln!(out, "    ({shown:?}, include_str!({abs:?})),");
     }
     out.push_str("];\n\n");

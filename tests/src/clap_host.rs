@@ -44,6 +44,12 @@ use clack_extensions::params::{
     HostParams, HostParamsImplMainThread, HostParamsImplShared, ParamClearFlags, ParamInfoBuffer,
     ParamRescanFlags, PluginParams,
 };
+use clack_extensions::preset_discovery::prelude::{
+    Flags as PresetFlags, HostPresetLoad, IndexerImpl, Location, LocationInfo,
+    MetadataReceiverImpl, PluginPresetLoad, PresetDiscoveryFactory, Provider, Soundpack, Timestamp,
+    UniversalPluginId,
+};
+use clack_extensions::preset_discovery::HostPresetLoadImpl;
 use clack_extensions::render::{PluginRender, RenderMode};
 use clack_extensions::state::{HostState, HostStateImpl, PluginState};
 use clack_extensions::thread_check::{HostThreadCheck, HostThreadCheckImpl};
@@ -156,6 +162,9 @@ struct HostShared {
     flush_requested: AtomicBool,
     latency_changed: AtomicBool,
     params_rescanned: AtomicBool,
+    /// What the plugin told `clap_host_preset_load`: `Ok(load key or location)` for
+    /// `loaded`, `Err(message)` for `on_error`.
+    preset_reports: std::sync::Mutex<Vec<Result<String, String>>>,
 }
 
 impl HostShared {
@@ -168,6 +177,7 @@ impl HostShared {
             flush_requested: AtomicBool::new(false),
             latency_changed: AtomicBool::new(false),
             params_rescanned: AtomicBool::new(false),
+            preset_reports: std::sync::Mutex::new(Vec::new()),
         }
     }
 }
@@ -229,6 +239,31 @@ impl HostLatencyImpl for HostMainThread<'_> {
     }
 }
 
+impl HostPresetLoadImpl for HostMainThread<'_> {
+    fn on_error(
+        &self,
+        _location: Location,
+        _load_key: Option<&std::ffi::CStr>,
+        _os_error: i32,
+        message: Option<&std::ffi::CStr>,
+    ) {
+        let message = message.map_or_else(String::new, |m| m.to_string_lossy().into_owned());
+        self.shared
+            .preset_reports
+            .lock()
+            .unwrap()
+            .push(Err(message));
+    }
+    fn loaded(&self, location: Location, load_key: Option<&std::ffi::CStr>) {
+        let what = match (load_key, location) {
+            (Some(key), _) => key.to_string_lossy().into_owned(),
+            (None, Location::File { path }) => path.to_string_lossy().into_owned(),
+            (None, Location::Plugin) => String::new(),
+        };
+        self.shared.preset_reports.lock().unwrap().push(Ok(what));
+    }
+}
+
 impl HostStateImpl for HostMainThread<'_> {
     fn mark_dirty(&self) {}
 }
@@ -257,7 +292,8 @@ impl HostHandlers for Host {
             .register::<HostState>()
             .register::<HostLatency>()
             .register::<HostAudioPorts>()
-            .register::<HostAudioPortsConfig>();
+            .register::<HostAudioPortsConfig>()
+            .register::<HostPresetLoad>();
     }
 }
 
@@ -894,6 +930,41 @@ impl ClapInstance {
             .map_or(0, |l| l.get(&self.instance.plugin_handle()))
     }
 
+    /// Load a preset through `clap.preset-load`: a factory preset by its load key (`file` =
+    /// `None`, the plugin location) or a preset file. Returns what the plugin reported to
+    /// the host (`loaded` or `on_error`).
+    pub fn load_preset(
+        &mut self,
+        file: Option<&Path>,
+        load_key: Option<&str>,
+    ) -> Result<Vec<Result<String, String>>, String> {
+        let ext = self
+            .instance
+            .plugin_handle()
+            .get_extension::<PluginPresetLoad>()
+            .ok_or("the plugin has no clap.preset-load extension")?;
+        let path = file
+            .map(|f| CString::new(f.to_string_lossy().into_owned()))
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let location = match &path {
+            Some(path) => Location::File { path },
+            None => Location::Plugin,
+        };
+        let key = load_key
+            .map(CString::new)
+            .transpose()
+            .map_err(|e| e.to_string())?;
+        let result =
+            ext.load_from_location(&self.instance.plugin_handle(), location, key.as_deref());
+        self.pump_main_thread();
+        let reports = self
+            .instance
+            .access_shared_handler(|s| std::mem::take(&mut *s.preset_reports.lock().unwrap()));
+        result.map_err(|e| format!("{e}: {reports:?}"))?;
+        Ok(reports)
+    }
+
     /// Save the plugin state (`clap_plugin_state.save`).
     pub fn save_state(&mut self) -> Result<Vec<u8>, String> {
         let ext = self.state_ext.ok_or("the plugin has no state extension")?;
@@ -917,4 +988,206 @@ impl Drop for ClapInstance {
     fn drop(&mut self) {
         self.deactivate();
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Preset discovery (`clap.preset-discovery-factory/2`), as a host's preset browser crawls.
+
+/// A location a provider declared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeclaredLocation {
+    pub name: String,
+    pub flags: u32,
+    /// `None` for the plugin-internal location.
+    pub path: Option<String>,
+}
+
+/// One preset a crawl found.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CrawledPreset {
+    pub name: String,
+    pub load_key: Option<String>,
+    /// The file it is in; `None` inside the plugin.
+    pub file: Option<String>,
+    pub flags: u32,
+    pub plugin_ids: Vec<(String, String)>,
+    pub creators: Vec<String>,
+    pub description: Option<String>,
+    pub features: Vec<String>,
+}
+
+/// What a crawl saw: the file types and locations every provider declared, the presets
+/// and the errors reported through `on_error`.
+#[derive(Debug, Default)]
+pub struct Crawl {
+    pub file_extensions: Vec<String>,
+    pub locations: Vec<DeclaredLocation>,
+    pub presets: Vec<CrawledPreset>,
+    pub errors: Vec<String>,
+}
+
+#[derive(Default)]
+struct Indexer {
+    extensions: Vec<String>,
+    locations: Vec<DeclaredLocation>,
+}
+
+impl IndexerImpl for Indexer {
+    fn declare_filetype(
+        &mut self,
+        file_type: clack_extensions::preset_discovery::prelude::FileType,
+    ) -> Result<(), HostError> {
+        if let Some(ext) = file_type.file_extension {
+            self.extensions.push(ext.to_string_lossy().into_owned());
+        }
+        Ok(())
+    }
+    fn declare_location(&mut self, location: LocationInfo) -> Result<(), HostError> {
+        self.locations.push(DeclaredLocation {
+            name: location.name.to_string_lossy().into_owned(),
+            flags: location.flags.bits(),
+            path: match location.location {
+                Location::Plugin => None,
+                Location::File { path } => Some(path.to_string_lossy().into_owned()),
+            },
+        });
+        Ok(())
+    }
+    fn declare_soundpack(&mut self, _soundpack: Soundpack) -> Result<(), HostError> {
+        Ok(())
+    }
+}
+
+struct Collector<'a> {
+    crawl: &'a mut Crawl,
+    file: Option<String>,
+}
+
+impl Collector<'_> {
+    fn current(&mut self) -> Option<&mut CrawledPreset> {
+        self.crawl.presets.last_mut()
+    }
+}
+
+fn text(s: &std::ffi::CStr) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+impl MetadataReceiverImpl for Collector<'_> {
+    fn on_error(&mut self, _code: i32, message: Option<&std::ffi::CStr>) {
+        self.crawl
+            .errors
+            .push(message.map_or_else(String::new, text));
+    }
+    fn begin_preset(
+        &mut self,
+        name: Option<&std::ffi::CStr>,
+        load_key: Option<&std::ffi::CStr>,
+    ) -> Result<(), HostError> {
+        self.crawl.presets.push(CrawledPreset {
+            name: name.map_or_else(String::new, text),
+            load_key: load_key.map(text),
+            file: self.file.clone(),
+            ..CrawledPreset::default()
+        });
+        Ok(())
+    }
+    fn add_plugin_id(&mut self, id: UniversalPluginId) {
+        if let Some(p) = self.current() {
+            p.plugin_ids.push((text(id.abi), text(id.id)));
+        }
+    }
+    fn set_soundpack_id(&mut self, _id: &std::ffi::CStr) {}
+    fn set_flags(&mut self, flags: PresetFlags) {
+        if let Some(p) = self.current() {
+            p.flags = flags.bits();
+        }
+    }
+    fn add_creator(&mut self, creator: &std::ffi::CStr) {
+        if let Some(p) = self.current() {
+            p.creators.push(text(creator));
+        }
+    }
+    fn set_description(&mut self, description: &std::ffi::CStr) {
+        if let Some(p) = self.current() {
+            p.description = Some(text(description));
+        }
+    }
+    fn set_timestamps(&mut self, _c: Option<Timestamp>, _m: Option<Timestamp>) {}
+    fn add_feature(&mut self, feature: &std::ffi::CStr) {
+        if let Some(p) = self.current() {
+            p.features.push(text(feature));
+        }
+    }
+    fn add_extra_info(&mut self, _key: &std::ffi::CStr, _value: &std::ffi::CStr) {}
+}
+
+/// Files under `dir` (recursively) with one of `extensions`.
+fn walk(
+    dir: &Path,
+    extensions: &[String],
+    files: &mut Vec<std::path::PathBuf>,
+) -> Result<(), String> {
+    for entry in std::fs::read_dir(dir).map_err(|e| format!("{}: {e}", dir.display()))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_dir() {
+            walk(&path, extensions, files)?;
+        } else if path
+            .extension()
+            .is_some_and(|e| extensions.iter().any(|x| e.to_string_lossy() == *x))
+        {
+            files.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Crawl every preset of the `.clap` at `path` as a host's browser does: every provider,
+/// every declared location; a folder location is walked for the declared file types.
+pub fn crawl_presets(path: &Path) -> Result<Crawl, String> {
+    let entry = load_entry(path)?;
+    let factory = entry
+        .get_factory::<PresetDiscoveryFactory>()
+        .ok_or_else(|| format!("{} has no preset-discovery factory", path.display()))?;
+    let host_info = HostInfo::new("sourcery-tests", "Sourcery", "https://sourcery.audio", "1")
+        .map_err(|e| e.to_string())?;
+    let mut crawl = Crawl::default();
+    let ids: Vec<CString> = factory
+        .provider_descriptors()
+        .filter_map(|d| d.id().map(std::ffi::CStr::to_owned))
+        .collect();
+    for id in ids {
+        let mut provider = Provider::instantiate(Indexer::default(), &entry, &id, &host_info)
+            .map_err(|e| format!("provider {id:?}: {e}"))?;
+        let extensions = provider.indexer().extensions.clone();
+        let locations = provider.indexer().locations.clone();
+        for location in &locations {
+            match &location.path {
+                None => {
+                    let mut collector = Collector {
+                        crawl: &mut crawl,
+                        file: None,
+                    };
+                    provider.get_metadata(Location::Plugin, &mut collector);
+                }
+                Some(dir) => {
+                    let mut files = Vec::new();
+                    walk(Path::new(dir), &extensions, &mut files)?;
+                    files.sort();
+                    for file in files {
+                        let c = CString::new(file.to_string_lossy().into_owned())
+                            .map_err(|e| e.to_string())?;
+                        let mut collector = Collector {
+                            crawl: &mut crawl,
+                            file: Some(file.to_string_lossy().into_owned()),
+                        };
+                        provider.get_metadata(Location::File { path: &c }, &mut collector);
+                    }
+                }
+            }
+        }
+        crawl.file_extensions.extend(extensions);
+        crawl.locations.extend(locations);
+    }
+    Ok(crawl)
 }

@@ -21,6 +21,9 @@
 //!   OUT.wav`: a WAV file (or, without IN, a demo signal) through the plugins' engine,
 //!   offline and latency-compensated (see [`render`]); the `--your-*` flags describe the
 //!   listener's own chain (`render::YOUR_CHAIN_USAGE`).
+//! - `cargo xtask preset list [--json] | show ID | save --name NAME [--description TEXT]
+//!   [--overwrite] [settings flags]`: the presets, and saving the settings as a user preset
+//!   (see [`presets`]); `render --preset ID|NAME|FILE` renders one.
 //! - `cargo xtask measure --device ID [--headphone ID] [--mode os|nos] [--your-source
 //!   ID|OHMS] [--json] [--plots DIR]`: the virtual analyzer (frequency response, THD+N vs level, noise, clip
 //!   point, Z_out effect, impulse/step, latency); `cargo xtask measure --all --markdown`
@@ -36,6 +39,7 @@ use std::process::{Command, Stdio};
 use anyhow::{anyhow, bail, Context, Result};
 
 mod measure;
+mod presets;
 mod render;
 mod screenshots;
 
@@ -56,6 +60,7 @@ fn main() -> Result<()> {
         "spl" => spl(&rest),
         "peq" => peq(&rest),
         "render" => render::run(&rest),
+        "preset" => presets::run(&rest),
         "measure" => measure::run(&rest),
         "screenshots" => screenshots::run(&rest),
         _ => {
@@ -63,9 +68,10 @@ fn main() -> Result<()> {
                 "Usage:\n  cargo xtask bundle sourcery [--release] [cargo build args]\n  \
                  cargo xtask install\n  cargo xtask test [cargo test args]\n  \
                  cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High] \
-                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE\n  {}\n  {}\n  {}\n\
+                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE\n  {}\n  {}\n  {}\n  {}\n\
                  Your chain: {}",
                 render::USAGE,
+                presets::USAGE,
                 measure::USAGE,
                 screenshots::USAGE,
                 render::YOUR_CHAIN_USAGE

@@ -43,7 +43,8 @@ pub const PROGRESS_SECONDS: f64 = 10.0;
 /// Rate of the demo signal when `--rate` is not given, Hz.
 pub const DEMO_RATE_HZ: u32 = 48_000;
 
-pub const USAGE: &str = "cargo xtask render --device ID [--headphone ID] [--mode os|nos] \
+pub const USAGE: &str =
+    "cargo xtask render [--preset ID|NAME|FILE] --device ID [--headphone ID] [--mode os|nos] \
      [--filter LABEL|INDEX] [--gain low|medium|high] [--volume PERCENT] [--output se|bal] \
      [--peq FILE] [--rate HZ] [--level-match on|off] [--level matched|absolute|calibrated] \
      [--your-source ID|OHMS] [--your-output se|bal] [--your-spl DB | --your-fs-vrms V] \
@@ -223,11 +224,51 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// Parse the command line (everything after `render`).
 pub fn parse_args(args: &[String]) -> Result<Options> {
+    let (settings, rate_hz, mut files) = parse_settings(args)?;
+    let (input, output) = match files.len() {
+        1 => (None, files.remove(0)),
+        2 => {
+            let output = files.remove(1);
+            (Some(files.remove(0)), output)
+        }
+        0 => bail!("OUT.wav is missing\nusage: {USAGE}"),
+        _ => bail!("at most two files (IN.wav OUT.wav), got {files:?}\nusage: {USAGE}"),
+    };
+    Ok(Options {
+        settings,
+        rate_hz,
+        input,
+        output,
+    })
+}
+
+/// The settings the flags describe (`--preset` first, whatever its position, then every
+/// other flag over it), `--rate`, and the file arguments.
+pub fn parse_settings(args: &[String]) -> Result<(Settings, Option<u32>, Vec<PathBuf>)> {
     let mut settings = Settings::default();
     let mut device = None;
     let mut rate_hz = None;
     let mut full_scale_vrms = None;
     let mut files = Vec::new();
+    if let Some(i) = args.iter().position(|a| a == "--preset") {
+        let value = args
+            .get(i + 1)
+            .ok_or_else(|| anyhow!("--preset needs a value\nusage: {USAGE}"))?;
+        let preset = crate::presets::find(value)?;
+        if preset.custom_load.is_some() {
+            bail!(
+                "the preset '{}' carries an imported impedance curve; render it in a plugin \
+                 (the command line renders catalogue loads)",
+                preset.name
+            );
+        }
+        let mut values = settings.to_values();
+        preset.apply_to(&mut values);
+        settings = Settings::from_values(&values);
+        if preset.value(sourcery_dsp::ParamId::Device).is_some() {
+            device = Some(settings.device);
+        }
+    }
     let mut it = args.iter();
     while let Some(arg) = it.next() {
         if !arg.starts_with("--") {
@@ -239,6 +280,7 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
             .ok_or_else(|| anyhow!("{arg} needs a value\nusage: {USAGE}"))?
             .as_str();
         match arg.as_str() {
+            "--preset" => {}
             "--device" => {
                 device = Some(DeviceSlot(preset_slot("devices", DEVICE_LABELS, value)?));
             }
@@ -284,23 +326,11 @@ pub fn parse_args(args: &[String]) -> Result<Options> {
             }
         }
     }
-    settings.device = device.ok_or_else(|| anyhow!("--device is required\nusage: {USAGE}"))?;
+    settings.device = device.ok_or_else(|| {
+        anyhow!("--device (or a --preset that sets one) is required\nusage: {USAGE}")
+    })?;
     finish_your_chain(&mut settings, full_scale_vrms)?;
-    let (input, output) = match files.len() {
-        1 => (None, files.remove(0)),
-        2 => {
-            let output = files.remove(1);
-            (Some(files.remove(0)), output)
-        }
-        0 => bail!("OUT.wav is missing\nusage: {USAGE}"),
-        _ => bail!("at most two files (IN.wav OUT.wav), got {files:?}\nusage: {USAGE}"),
-    };
-    Ok(Options {
-        settings,
-        rate_hz,
-        input,
-        output,
-    })
+    Ok((settings, rate_hz, files))
 }
 
 /// Index of `value` in `labels`, compared case-insensitively.

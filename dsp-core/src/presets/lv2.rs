@@ -302,10 +302,10 @@ mod tests {
 
     fn sample_preset() -> Preset {
         let mut values = ParamValues::default();
-        values.set(ParamId::Volume, 37.123_457);
+        values.set(ParamId::Volume, 37.123_455);
         values.set(ParamId::OutputTrim, -3.3);
         values.set(ParamId::Headphone, HeadphoneSlot::CUSTOM.0 as f32);
-        values.set(ParamId::band(3, BandField::Q), 0.707_106_8);
+        values.set(ParamId::band(3, BandField::Q), 0.691_234_5);
         let mut preset = Preset::from_values("My \"K13\" \\ HD600\nnight", &values);
         preset.description = Some("Two lines\nof \"text\"".into());
         preset.basis = Some("my ears".into());
@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(turtle_float(0.0), "0.0");
         assert_eq!(turtle_float(-24.0), "-24.0");
         assert_eq!(turtle_float(1e-7), "1e-7");
-        assert_eq!(turtle_float(0.707_106_8).parse::<f32>(), Ok(0.707_106_8));
+        assert_eq!(turtle_float(0.691_234_5).parse::<f32>(), Ok(0.691_234_5));
     }
 
     #[test]

@@ -73,8 +73,8 @@ pub use device::{parse_device, DeviceVoicing, Published, ReviewerWords};
 pub use headphone::Headphone;
 pub use peq::{PresetBand, PresetPeq, MAX_PEQ_BANDS, PEQ_BAND_TYPES};
 pub use preset::{
-    factory_presets, parse_preset, read_preset, save_user_preset, user_preset_dir, user_presets,
-    Preset, PresetCurve,
+    factory_file, factory_preset_dir, factory_presets, install_factory_files, parse_preset,
+    read_preset, save_user_preset, user_preset_dir, user_presets, Preset, PresetCurve,
 };
 
 /// What `build.rs` generated from `presets/`: the parameter labels and ids in slot order and

@@ -461,6 +461,86 @@ fn device_basis(device: &super::DeviceVoicing) -> Option<String> {
     (!parts.is_empty()).then(|| parts.join("; "))
 }
 
+/// Where the factory presets are written as files for hosts' preset browsers:
+/// `$SOURCERY_DATA_DIR/factory-presets`, else `$XDG_DATA_HOME/sourcery/factory-presets`, else
+/// `~/.local/share/sourcery/factory-presets` (`~/Library/Application Support/Sourcery/…` on
+/// macOS, `%LOCALAPPDATA%\Sourcery\…` on Windows).
+pub fn factory_preset_dir() -> Option<PathBuf> {
+    let var = |name: &str| {
+        std::env::var_os(name)
+            .map(PathBuf::from)
+            .filter(|p| p.is_absolute())
+    };
+    let base = var("SOURCERY_DATA_DIR").or_else(|| {
+        if cfg!(target_os = "macos") {
+            var("HOME").map(|h| h.join("Library/Application Support/Sourcery"))
+        } else if cfg!(windows) {
+            var("LOCALAPPDATA").map(|d| d.join("Sourcery"))
+        } else {
+            var("XDG_DATA_HOME")
+                .map(|d| d.join("sourcery"))
+                .or_else(|| var("HOME").map(|h| h.join(".local/share/sourcery")))
+        }
+    })?;
+    Some(base.join("factory-presets"))
+}
+
+/// A factory preset's file, relative to [`factory_preset_dir`]: a folder per kind
+/// (`devices/`, `headphones/`, `pairings/`), then the rest of its id.
+pub fn factory_file(preset: &Preset) -> PathBuf {
+    let (kind, rest) = preset.id.split_once('/').unwrap_or(("other", &preset.id));
+    let folder = match kind {
+        "device" => "devices",
+        "headphone" => "headphones",
+        "combo" => "pairings",
+        other => other,
+    };
+    Path::new(folder).join(format!("{}.toml", slug(rest)))
+}
+
+/// Write every factory preset as a file under `dir` ([`factory_file`]), rewriting only
+/// files whose text differs (each through a temporary file and a rename, so a reader never
+/// sees half a file) and removing `.toml` files no factory preset has any more. Returns the
+/// files.
+pub fn install_factory_files(dir: &Path) -> std::io::Result<Vec<PathBuf>> {
+    let mut written = Vec::new();
+    for preset in factory_presets() {
+        let path = dir.join(factory_file(preset));
+        let text = format!(
+            "# Factory preset of Sourcery {}, written by the plugin for hosts' preset \
+             browsers;\n# it is rewritten when it differs from the plugin's. Save your own \
+             presets in the user folder.\n{}",
+            env!("CARGO_PKG_VERSION"),
+            preset.to_toml()
+        );
+        if std::fs::read_to_string(&path).ok().as_deref() != Some(text.as_str()) {
+            let parent = path.parent().unwrap_or(dir);
+            std::fs::create_dir_all(parent)?;
+            let tmp = parent.join(format!(
+                ".{}.{}.tmp",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                std::process::id()
+            ));
+            std::fs::write(&tmp, text)?;
+            std::fs::rename(&tmp, &path)?;
+        }
+        written.push(path);
+    }
+    for folder in ["devices", "headphones", "pairings"] {
+        for entry in std::fs::read_dir(dir.join(folder))
+            .into_iter()
+            .flatten()
+            .flatten()
+        {
+            let path = entry.path();
+            if path.extension().is_some_and(|e| e == "toml") && !written.contains(&path) {
+                std::fs::remove_file(&path)?;
+            }
+        }
+    }
+    Ok(written)
+}
+
 /// The user preset folder: `presets/` in [`super::user_config_dir`].
 pub fn user_preset_dir() -> Option<PathBuf> {
     super::user_config_dir().map(|d| d.join("presets"))
@@ -501,7 +581,10 @@ pub fn save_user_preset(
     if path.exists() && !overwrite {
         return Err(std::io::Error::new(
             std::io::ErrorKind::AlreadyExists,
-            format!("{} exists; choose another name or overwrite", path.display()),
+            format!(
+                "{} exists; choose another name or overwrite",
+                path.display()
+            ),
         ));
     }
     let text = preset.to_toml();
@@ -532,12 +615,21 @@ mod tests {
     #[test]
     fn factory_presets_cover_devices_headphones_and_the_review_pairings() {
         let presets = factory_presets();
-        let devices = presets.iter().filter(|p| p.id.starts_with("device/")).count();
+        let devices = presets
+            .iter()
+            .filter(|p| p.id.starts_with("device/"))
+            .count();
         // Every device, the two R2R ones twice (OS and NOS).
         assert_eq!(devices, DEVICE_LABELS.len() + 2);
-        let headphones = presets.iter().filter(|p| p.id.starts_with("headphone/")).count();
+        let headphones = presets
+            .iter()
+            .filter(|p| p.id.starts_with("headphone/"))
+            .count();
         assert_eq!(headphones, HEADPHONE_LABELS.len() - 2);
-        let combos: Vec<_> = presets.iter().filter(|p| p.id.starts_with("combo/")).collect();
+        let combos: Vec<_> = presets
+            .iter()
+            .filter(|p| p.id.starts_with("combo/"))
+            .collect();
         assert!(combos.len() >= 5, "{}", combos.len());
         let mut ids: Vec<_> = presets.iter().map(|p| &p.id).collect();
         ids.sort();
@@ -564,7 +656,10 @@ mod tests {
             assert_eq!(preset.value(id), Some(value), "{}", id.spec().id);
         }
         // The first band is AutoEQ's 105 Hz low shelf, +4.1 dB.
-        assert_eq!(preset.value(ParamId::band(0, crate::params::BandField::Freq)), Some(105.0));
+        assert_eq!(
+            preset.value(ParamId::band(0, crate::params::BandField::Freq)),
+            Some(105.0)
+        );
         assert_eq!(preset.value(ParamId::PeqPreamp), Some(-6.3));
         // Nothing else: the output, volume and your chain keep the user's values.
         assert_eq!(preset.value(ParamId::Volume), None);
@@ -574,13 +669,13 @@ mod tests {
     #[test]
     fn a_saved_preset_reads_back_to_the_same_values_bit_for_bit() {
         let mut values = ParamValues::default();
-        values.set(ParamId::Volume, 37.123_457);
+        values.set(ParamId::Volume, 37.123_455);
         values.set(ParamId::OutputTrim, -3.3);
         values.set(ParamId::Device, 2.0);
         values.set(ParamId::Headphone, HeadphoneSlot::CUSTOM.0 as f32);
         values.set(ParamId::R2rSeed, 4242.0);
         values.set_bool(ParamId::LevelMatch, false);
-        values.set(ParamId::band(3, crate::params::BandField::Q), 0.707_106_8);
+        values.set(ParamId::band(3, crate::params::BandField::Q), 0.691_234_5);
         let mut preset = Preset::from_values("My K13 + \"HD600\"", &values);
         preset.description = Some("Two lines\nof text".into());
         preset.tags = vec!["mine".into()];
@@ -595,9 +690,43 @@ mod tests {
         back.apply_to(&mut restored);
         for &id in ParamId::ALL {
             if id != ParamId::Bypass {
-                assert_eq!(restored.get(id).to_bits(), values.get(id).to_bits(), "{}", id.spec().id);
+                assert_eq!(
+                    restored.get(id).to_bits(),
+                    values.get(id).to_bits(),
+                    "{}",
+                    id.spec().id
+                );
             }
         }
+    }
+
+    #[test]
+    fn factory_files_read_back_to_the_factory_presets_and_stale_files_go() {
+        let dir =
+            std::env::temp_dir().join(format!("sourcery-factory-files-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(dir.join("pairings")).unwrap();
+        std::fs::write(dir.join("pairings/old.toml"), "schema = 1").unwrap();
+        let files = install_factory_files(&dir).unwrap();
+        assert_eq!(files.len(), factory_presets().len());
+        assert!(!dir.join("pairings/old.toml").exists());
+        assert!(dir.join("pairings/k7-andromeda.toml").exists());
+        assert!(dir.join("devices/fiio-k13-r2r-nos.toml").exists());
+        for (file, preset) in files.iter().zip(factory_presets()) {
+            let back = read_preset(file).unwrap();
+            assert_eq!(back.name, preset.name);
+            assert_eq!(back.values, preset.values, "{}", preset.id);
+            assert_eq!(back.basis, preset.basis);
+        }
+        // A second install rewrites nothing.
+        let before = std::fs::metadata(&files[0]).unwrap().modified().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        install_factory_files(&dir).unwrap();
+        assert_eq!(
+            std::fs::metadata(&files[0]).unwrap().modified().unwrap(),
+            before
+        );
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]
@@ -610,7 +739,11 @@ mod tests {
     #[test]
     fn bad_files_are_refused_with_their_line() {
         let head = "schema = 1\nname = \"x\"\n[params]\n";
-        fails_at(&format!("{head}volume = 50\nvolumme = 3\n"), 5, "not a parameter id");
+        fails_at(
+            &format!("{head}volume = 50\nvolumme = 3\n"),
+            5,
+            "not a parameter id",
+        );
         fails_at(&format!("{head}volume = 500\n"), 4, "outside");
         fails_at(&format!("{head}gain = \"Loud\"\n"), 4, "not one of");
         fails_at(&format!("{head}level_match = 1\n"), 4, "true or false");
@@ -620,7 +753,11 @@ mod tests {
         fails_at("schema = 2\nname = \"x\"\n", 1, "schema 2 is not supported");
         fails_at("name = \"x\"\n", 1, "missing `schema");
         fails_at("schema = 1\nname = \"\"\n", 2, "empty");
-        fails_at("schema = 1\nname = \"x\"\nheadphone_peq = true\n", 3, "needs `headphone`");
+        fails_at(
+            "schema = 1\nname = \"x\"\nheadphone_peq = true\n",
+            3,
+            "needs `headphone`",
+        );
         fails_at(
             "schema = 1\nname = \"x\"\n[custom_load]\nname = \"c.zma\"\ncurve = \"\"\"\n20 abc 0\n\"\"\"\n",
             5,
@@ -631,7 +768,8 @@ mod tests {
 
     #[test]
     fn user_folder_saves_lists_and_skips_bad_files() {
-        let dir = std::env::temp_dir().join(format!("sourcery-user-presets-{}", std::process::id()));
+        let dir =
+            std::env::temp_dir().join(format!("sourcery-user-presets-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let mut values = ParamValues::default();
         values.set(ParamId::Volume, 61.0);
@@ -643,13 +781,23 @@ mod tests {
         let again = save_user_preset(&dir, &preset, false).unwrap_err();
         assert_eq!(again.kind(), std::io::ErrorKind::AlreadyExists);
         save_user_preset(&dir, &preset, true).unwrap();
-        std::fs::write(dir.join("broken.toml"), "schema = 1\nname = \"b\"\n[params]\nvolume = -4\n").unwrap();
+        std::fs::write(
+            dir.join("broken.toml"),
+            "schema = 1\nname = \"b\"\n[params]\nvolume = -4\n",
+        )
+        .unwrap();
         let (presets, errors) = user_presets(&dir);
         assert_eq!(presets.len(), 1);
         assert_eq!(presets[0].id, "night-listening");
         assert_eq!(presets[0].value(ParamId::Volume), Some(61.0));
         assert_eq!(errors.len(), 1);
-        assert!(errors[0].to_string().ends_with("broken.toml:4: `volume` = -4 is outside 0 … 100"), "{}", errors[0]);
+        assert!(
+            errors[0]
+                .to_string()
+                .ends_with("broken.toml:4: `volume` = -4 is outside 0 … 100"),
+            "{}",
+            errors[0]
+        );
         std::fs::remove_dir_all(&dir).unwrap();
     }
 }

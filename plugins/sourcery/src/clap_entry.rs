@@ -1,7 +1,9 @@
 //! Sourcery's own CLAP entry point, in place of `nice_export_clap!`.
 //!
 //! The factory is the one the macro would write (one plugin, nice-plug's [`Wrapper`]), with
-//! one difference: each instance's `clap_plugin.get_extension` answers `clap.latency` itself.
+//! two differences: the entry also gives the preset-discovery factory
+//! ([`crate::clap_presets`]), and each instance's `clap_plugin.get_extension` answers
+//! `clap.preset-load` and `clap.latency` itself.
 //! nice-plug reports a latency set during `activate` after it has marked the instance
 //! active, and so asks the host for a *restart* (a second activation) every time the
 //! latency differs from the last one: on the first activation and on every sample-rate
@@ -20,13 +22,17 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use clap_sys::ext::latency::{clap_host_latency, clap_plugin_latency, CLAP_EXT_LATENCY};
+use clap_sys::ext::preset_load::{CLAP_EXT_PRESET_LOAD, CLAP_EXT_PRESET_LOAD_COMPAT};
+use clap_sys::factory::preset_discovery::{
+    CLAP_PRESET_DISCOVERY_FACTORY_ID, CLAP_PRESET_DISCOVERY_FACTORY_ID_COMPAT,
+};
 use nice_plug::wrapper::clap::{
     clap_host, clap_plugin, clap_plugin_descriptor, clap_plugin_entry, clap_plugin_factory,
     PluginDescriptor, Wrapper, CLAP_PLUGIN_FACTORY_ID, CLAP_VERSION,
 };
 use nice_plug::wrapper::setup_logger;
 
-use crate::Sourcery;
+use crate::{clap_presets, Sourcery};
 
 /// What an instance and the entry share: the host, and the latency to report.
 pub struct ClapLink {
@@ -90,6 +96,11 @@ pub fn take_link() -> Option<Arc<ClapLink>> {
 /// (create, destroy, `clap.latency` get), never by audio.
 static INSTANCES: Mutex<Vec<(usize, Arc<ClapLink>)>> = Mutex::new(Vec::new());
 
+/// The host of a live instance.
+pub fn host_of(plugin: *const clap_plugin) -> Option<*const clap_host> {
+    link_of(plugin).map(|link| link.host.0)
+}
+
 fn link_of(plugin: *const clap_plugin) -> Option<Arc<ClapLink>> {
     let instances = INSTANCES.lock().unwrap_or_else(|e| e.into_inner());
     instances
@@ -114,8 +125,15 @@ unsafe extern "C" fn latency_get(plugin: *const clap_plugin) -> u32 {
 
 unsafe extern "C" fn get_extension(plugin: *const clap_plugin, id: *const c_char) -> *const c_void {
     // SAFETY: the host passes a NUL-terminated id (checked for null first).
-    if !id.is_null() && unsafe { CStr::from_ptr(id) } == CLAP_EXT_LATENCY {
-        return (&raw const LATENCY).cast();
+    if !id.is_null() {
+        // SAFETY: as above.
+        let id = unsafe { CStr::from_ptr(id) };
+        if id == CLAP_EXT_LATENCY {
+            return (&raw const LATENCY).cast();
+        }
+        if id == CLAP_EXT_PRESET_LOAD || id == CLAP_EXT_PRESET_LOAD_COMPAT {
+            return (&raw const clap_presets::PRESET_LOAD).cast();
+        }
     }
     match WRAPPER_GET_EXTENSION.get() {
         // SAFETY: nice-plug's function, called with the host's arguments.
@@ -210,8 +228,17 @@ extern "C" fn deinit() {}
 
 extern "C" fn get_factory(factory_id: *const c_char) -> *const c_void {
     // SAFETY: a NUL-terminated id from the host (checked for null first).
-    if !factory_id.is_null() && unsafe { CStr::from_ptr(factory_id) } == CLAP_PLUGIN_FACTORY_ID {
+    if factory_id.is_null() {
+        return std::ptr::null();
+    }
+    // SAFETY: as above.
+    let id = unsafe { CStr::from_ptr(factory_id) };
+    if id == CLAP_PLUGIN_FACTORY_ID {
         (&raw const PLUGIN_FACTORY).cast()
+    } else if id == CLAP_PRESET_DISCOVERY_FACTORY_ID
+        || id == CLAP_PRESET_DISCOVERY_FACTORY_ID_COMPAT
+    {
+        (&raw const clap_presets::FACTORY).cast()
     } else {
         std::ptr::null()
     }

@@ -9,6 +9,7 @@ use sourcery_dsp::compare::Comparator;
 use sourcery_dsp::{Engine, ParamValues, Settings};
 
 pub mod clap_entry;
+pub mod clap_presets;
 pub mod editor;
 pub mod params;
 pub mod shared;

@@ -7,14 +7,37 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use nice_plug::plugin::{ParamValue, PluginState};
 use nice_plug::prelude::*;
 use nice_plug_egui::EguiEditorState;
 use sourcery_dsp::load::CustomLoad;
 use sourcery_dsp::params::DEVICE_LABELS;
-use sourcery_dsp::presets::DeviceSlot;
+use sourcery_dsp::presets::{DeviceSlot, Preset};
 use sourcery_dsp::{ParamId, ParamKind, ParamSpec, ParamValues, PARAMS};
 
 use crate::shared::Shared;
+
+/// Put `preset`'s values (and its imported curve) into a nice-plug state; every other
+/// parameter and field keeps its value. Loading the state then applies the preset.
+pub fn put_preset(state: &mut PluginState, preset: &Preset) {
+    for &(id, value) in &preset.values {
+        let spec = id.spec();
+        let value = match spec.kind {
+            ParamKind::Float { .. } => ParamValue::F32(value),
+            ParamKind::Int { .. } | ParamKind::Enum { .. } => ParamValue::I32(value.round() as i32),
+            ParamKind::Bool { .. } => ParamValue::Bool(value >= 0.5),
+        };
+        state.params.insert(spec.id.to_owned(), value);
+    }
+    if let Some(curve) = &preset.custom_load {
+        state
+            .fields
+            .insert(CUSTOM_LOAD_NAME_KEY.to_owned(), curve.name.clone());
+        state
+            .fields
+            .insert(CUSTOM_LOAD_TEXT_KEY.to_owned(), curve.text.clone());
+    }
+}
 
 /// State keys of the imported impedance curve: its file name and its text, verbatim.
 const CUSTOM_LOAD_NAME_KEY: &str = "custom_load_name";

@@ -1,5 +1,5 @@
 //! The editor: six panels (Source, Load, Your chain, PEQ, Character, Compare) around
-//! always-visible input/output meters.
+//! always-visible input/output meters, and a preset menu in the top bar.
 //!
 //! Every control is a host parameter set through nice-plug's `ParamSetter` (begin, set, end
 //! — drags are one gesture), so the host records automation and undo. What the audio thread
@@ -13,6 +13,7 @@ mod compare;
 mod files;
 mod load;
 mod peq;
+mod presets;
 mod source;
 #[cfg(test)]
 mod tests;
@@ -321,6 +322,7 @@ pub struct SourceryEditor {
     peq: peq::PeqState,
     character: character::CharacterState,
     compare: compare::CompareState,
+    presets: presets::PresetsState,
     meters_in: widgets::MeterDisplay,
     meters_out: widgets::MeterDisplay,
     last_frame: Option<Instant>,
@@ -343,6 +345,7 @@ impl SourceryEditor {
             peq: peq::PeqState::default(),
             character: character::CharacterState::default(),
             compare: compare::CompareState::default(),
+            presets: presets::PresetsState::default(),
             meters_in: widgets::MeterDisplay::default(),
             meters_out: widgets::MeterDisplay::default(),
             last_frame: None,
@@ -378,6 +381,11 @@ impl SourceryEditor {
 
     pub fn status(&self) -> &str {
         &self.status
+    }
+
+    /// Read and save user presets in `dir` instead of the user config folder.
+    pub fn set_preset_dir(&mut self, dir: Option<std::path::PathBuf>) {
+        self.presets = presets::PresetsState::with_dir(dir);
     }
 
     /// Draw one frame into `ui`.
@@ -457,6 +465,9 @@ impl SourceryEditor {
                     self.panel = panel;
                 }
             }
+            ui.add_space(12.0);
+            let params = self.params.clone();
+            self.presets.menu(ui, ctl, &params, &mut self.status);
             ui.with_layout(egui::Layout::right_to_left(egui::Align::Center), |ui| {
                 ctl.toggle(ui, ParamId::Bypass, "Bypass");
                 level_mode_combo(ui, ctl);

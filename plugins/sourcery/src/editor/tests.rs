@@ -651,3 +651,99 @@ fn your_chain_panel_sets_the_chain_and_explains_calibrated_spl() {
     harness.run();
     harness.get_by_label_contains("Your output impedance 0.40 Ω · emulated 0.40 Ω");
 }
+
+#[test]
+fn preset_menu_loads_a_pairing_as_one_gesture_and_saves_the_settings() {
+    use sourcery_dsp::presets::{factory_presets, read_preset};
+    let f = Fixture::new();
+    let dir = std::env::temp_dir().join(format!("sourcery-editor-presets-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let mut editor = SourceryEditor::new(f.params.clone());
+    editor.open(f.gui());
+    editor.set_preset_dir(Some(dir.clone()));
+    let mut harness = harness_for(editor);
+    harness.run();
+
+    // Presets › Pairings from the reviews › K7 + Andromeda.
+    harness.get_by_label("Presets").click();
+    harness.run();
+    harness.get_by_label("Pairings from the reviews").click();
+    harness.run();
+    let log_start = f.host.log.lock().unwrap().len();
+    harness.get_by_label("K7 + Andromeda").click();
+    harness.run();
+    let preset = factory_presets()
+        .iter()
+        .find(|p| p.name == "K7 + Andromeda")
+        .unwrap();
+    // Float parameters travel normalised through the host: equal within f32 rounding.
+    for &(id, value) in &preset.values {
+        let got = f.get(id);
+        assert!(
+            (got - value).abs() <= 1e-5 * value.abs().max(1.0),
+            "{}: {got} vs {value}",
+            id.spec().id
+        );
+    }
+    // One gesture: every parameter begun before any is set, every one ended after.
+    let log: Vec<_> = f.host.log.lock().unwrap()[log_start..].to_vec();
+    let n = preset.values.len();
+    assert_eq!(log.len(), 3 * n, "{log:?}");
+    assert!(log[..n].iter().all(|(w, _)| *w == "begin"));
+    assert!(log[n..2 * n].iter().all(|(w, _)| *w == "set"));
+    assert!(log[2 * n..].iter().all(|(w, _)| *w == "end"));
+    assert_eq!(
+        harness.state().status(),
+        "Loaded the preset “K7 + Andromeda”."
+    );
+
+    // Save as preset… with a name and a description.
+    f.set(ParamId::Volume, 42.0);
+    harness.run();
+    harness.get_by_label("Presets").click();
+    harness.run();
+    harness.get_by_label("Save as preset…").click();
+    harness.run();
+    harness.get_by_label("Preset name").click();
+    harness.run();
+    harness.get_by_label("Preset name").type_text("Evening K7");
+    harness.run();
+    harness.get_by_label("Preset description").click();
+    harness.run();
+    harness
+        .get_by_label("Preset description")
+        .type_text("Quiet");
+    harness.run();
+    harness.get_by_label("Save").click();
+    harness.run();
+    let path = dir.join("evening-k7.toml");
+    assert!(
+        harness.state().status().starts_with("Saved “Evening K7”"),
+        "{}",
+        harness.state().status()
+    );
+    let saved = read_preset(&path).expect("the saved preset reads back");
+    assert_eq!(saved.name, "Evening K7");
+    assert_eq!(saved.description.as_deref(), Some("Quiet"));
+    let values = f.params.values();
+    for &(id, value) in &saved.values {
+        assert_eq!(
+            value.to_bits(),
+            values.get(id).to_bits(),
+            "{}",
+            id.spec().id
+        );
+    }
+    assert_eq!(saved.value(ParamId::Volume), Some(42.0));
+
+    // It is listed under User presets and loads back.
+    f.set(ParamId::Volume, 10.0);
+    harness.get_by_label("Presets").click();
+    harness.run();
+    harness.get_by_label("User presets").click();
+    harness.run();
+    harness.get_by_label("Evening K7").click();
+    harness.run();
+    assert_eq!(f.get(ParamId::Volume), 42.0);
+    let _ = std::fs::remove_dir_all(&dir);
+}
