@@ -153,6 +153,74 @@ pub fn save(args: &[String]) -> Result<PathBuf> {
     let path = save_user_preset(&dir, &preset, overwrite)
         .with_context(|| format!("save the preset into {}", dir.display()))?;
     println!("Saved '{}' to {}", preset.name, path.display());
-    let _ = lv2_dir; // LV2 bundle: wired in the next commit.
+    let lv2_dir = match lv2_dir {
+        Some(dir) => dir,
+        None => sourcery_dsp::presets::lv2::user_lv2_dir(),
+    };
+    if let Some(lv2_dir) = lv2_dir {
+        let bundle = sourcery_dsp::presets::lv2::write_user_lv2_preset(&preset, &lv2_dir)
+            .with_context(|| format!("write the LV2 preset into {}", lv2_dir.display()))?;
+        println!("LV2 preset bundle: {}", bundle.display());
+    }
     Ok(path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use sourcery_dsp::{ParamId, Settings};
+
+    fn args(s: &str) -> Vec<String> {
+        s.split_whitespace().map(str::to_owned).collect()
+    }
+
+    #[test]
+    fn save_writes_the_settings_a_render_would_use_and_an_lv2_bundle() {
+        let dir =
+            std::env::temp_dir().join(format!("sourcery-xtask-preset-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        let flags = "--preset combo/k7-andromeda --volume 40 --output bal";
+        let path = save(&args(&format!(
+            "--name Desk --description Mine --dir {} --lv2-dir {} {flags}",
+            dir.join("presets").display(),
+            dir.join("lv2").display()
+        )))
+        .unwrap();
+        let saved = read_preset(&path).unwrap();
+        assert_eq!(saved.name, "Desk");
+        assert_eq!(saved.description.as_deref(), Some("Mine"));
+        // The same flags on `render` give the same settings.
+        let (settings, _, _) = crate::render::parse_settings(&args(flags)).unwrap();
+        let mut values = Settings::default().to_values();
+        saved.apply_to(&mut values);
+        assert_eq!(Settings::from_values(&values), settings);
+        assert_eq!(saved.value(ParamId::Volume), Some(40.0));
+        // --preset set the K7 + Andromeda and its PEQ; the flags came after it.
+        let k7 = factory_presets()
+            .iter()
+            .find(|p| p.id == "combo/k7-andromeda")
+            .unwrap();
+        assert_eq!(
+            saved.value(ParamId::PeqPreamp),
+            k7.value(ParamId::PeqPreamp)
+        );
+        assert!(dir
+            .join("lv2/sourcery-desk.preset.lv2/manifest.ttl")
+            .is_file());
+        // Saving again without --overwrite is refused.
+        let again = save(&args(&format!(
+            "--name Desk --dir {} --no-lv2 --device ideal",
+            dir.join("presets").display()
+        )));
+        assert!(format!("{:#}", again.unwrap_err()).contains("exists"));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[test]
+    fn an_unknown_preset_suggests_close_ones() {
+        let err = find("andromeda").unwrap_err().to_string();
+        assert!(err.contains("combo/k7-andromeda"), "{err}");
+        assert!(find("K7 + ANDROMEDA").is_ok());
+        assert!(find("headphone/sennheiser-hd600").is_ok());
+    }
 }

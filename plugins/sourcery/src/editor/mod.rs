@@ -383,9 +383,14 @@ impl SourceryEditor {
         &self.status
     }
 
-    /// Read and save user presets in `dir` instead of the user config folder.
-    pub fn set_preset_dir(&mut self, dir: Option<std::path::PathBuf>) {
-        self.presets = presets::PresetsState::with_dir(dir);
+    /// Read and save user presets in `dir` instead of the user config folder, and write
+    /// their LV2 bundles into `lv2_dir` instead of `~/.lv2`.
+    pub fn set_preset_dirs(
+        &mut self,
+        dir: Option<std::path::PathBuf>,
+        lv2_dir: Option<std::path::PathBuf>,
+    ) {
+        self.presets = presets::PresetsState::with_dirs(dir, lv2_dir);
     }
 
     /// Draw one frame into `ui`.

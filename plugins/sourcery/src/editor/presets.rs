@@ -19,6 +19,8 @@ use crate::params::SourceryParams;
 pub struct PresetsState {
     /// The user folder (`None`: no config folder on this system).
     dir: Option<PathBuf>,
+    /// Where a saved preset's LV2 bundle goes (`~/.lv2`; `None`: not written).
+    lv2_dir: Option<PathBuf>,
     /// The user presets as last read (the menu re-reads when it opens).
     user: Vec<Preset>,
     /// The save dialog, while open.
@@ -34,15 +36,19 @@ struct SaveDialog {
 
 impl Default for PresetsState {
     fn default() -> Self {
-        Self::with_dir(user_preset_dir())
+        Self::with_dirs(
+            user_preset_dir(),
+            sourcery_dsp::presets::lv2::user_lv2_dir(),
+        )
     }
 }
 
 impl PresetsState {
-    /// A menu over the user folder `dir`.
-    pub fn with_dir(dir: Option<PathBuf>) -> Self {
+    /// A menu over the user folder `dir`, saving LV2 bundles into `lv2_dir`.
+    pub fn with_dirs(dir: Option<PathBuf>, lv2_dir: Option<PathBuf>) -> Self {
         Self {
             dir,
+            lv2_dir,
             user: Vec::new(),
             save: None,
         }
@@ -173,6 +179,17 @@ impl PresetsState {
             match save_user_preset(dir, &preset, dialog.overwrite) {
                 Ok(path) => {
                     *status = format!("Saved “{}” to {}", preset.name, path.display());
+                    let lv2 = self
+                        .lv2_dir
+                        .as_deref()
+                        .map(|dir| sourcery_dsp::presets::lv2::write_user_lv2_preset(&preset, dir));
+                    match lv2 {
+                        Some(Ok(bundle)) => {
+                            status.push_str(&format!(" and {}", bundle.display()));
+                        }
+                        Some(Err(e)) => status.push_str(&format!(" (LV2 preset not written: {e})")),
+                        None => {}
+                    }
                     close = true;
                     self.rescan(status);
                 }

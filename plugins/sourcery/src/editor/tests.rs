@@ -660,7 +660,7 @@ fn preset_menu_loads_a_pairing_as_one_gesture_and_saves_the_settings() {
     let _ = std::fs::remove_dir_all(&dir);
     let mut editor = SourceryEditor::new(f.params.clone());
     editor.open(f.gui());
-    editor.set_preset_dir(Some(dir.clone()));
+    editor.set_preset_dirs(Some(dir.join("presets")), Some(dir.join("lv2")));
     let mut harness = harness_for(editor);
     harness.run();
 
@@ -716,7 +716,14 @@ fn preset_menu_loads_a_pairing_as_one_gesture_and_saves_the_settings() {
     harness.run();
     harness.get_by_label("Save").click();
     harness.run();
-    let path = dir.join("evening-k7.toml");
+    let path = dir.join("presets").join("evening-k7.toml");
+    let bundle = dir.join("lv2").join("sourcery-evening-k7.preset.lv2");
+    assert!(
+        bundle.join("manifest.ttl").is_file(),
+        "the LV2 preset bundle"
+    );
+    let ttl = std::fs::read_to_string(bundle.join("evening-k7.ttl")).unwrap();
+    assert!(ttl.contains("rdfs:label \"Evening K7\""), "{ttl}");
     assert!(
         harness.state().status().starts_with("Saved “Evening K7”"),
         "{}",
