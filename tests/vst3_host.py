@@ -1,6 +1,6 @@
 """VST3 host checks for Sourcery through pedalboard (headless).
 
-Usage: python3 vst3_host.py BUNDLE CHECK
+Usage: python3 vst3_host.py BUNDLE CHECK [ARGS…]
 Each CHECK prints what it measured and exits 0 on success, 1 with a reason on failure.
 Driven from tests/tests/host_vst3.rs, one Rust test per check.
 """
@@ -164,7 +164,26 @@ def check_your_chain(bundle):
     print(f"calibrated SPL: output {levels[0]:+.3f} dB at 100 dB SPL, {levels[1]:+.3f} dB at 110; state restored")
 
 
+def check_preset(bundle, values_json, input_f32, output_f32):
+    # A user preset as a VST3 host applies it: every parameter it sets, through the host's
+    # parameters (normalised values, computed by the Rust side from the preset file); the
+    # output is written for the Rust side to compare with the renderer.
+    import json
+    plugin = load(bundle)
+    values = json.load(open(values_json))
+    for key, raw in values.items():
+        if key not in plugin.parameters:
+            fail(f"no parameter {key}")
+        plugin.parameters[key].raw_value = raw
+    x = np.fromfile(input_f32, dtype=np.float32).reshape(2, -1)
+    # The values are set before the first block: the instance is activated with them.
+    y = plugin.process(x, RATE, buffer_size=512, reset=True)
+    y.astype(np.float32).tofile(output_f32)
+    print(f"preset: {len(values)} parameters set, {y.shape[1]} frames processed")
+
+
 CHECKS = {
+    "preset": check_preset,
     "your_chain": check_your_chain,
     "params": check_params,
     "level": check_level,
@@ -173,7 +192,7 @@ CHECKS = {
 }
 
 if __name__ == "__main__":
-    if len(sys.argv) != 3 or sys.argv[2] not in CHECKS:
+    if len(sys.argv) < 3 or sys.argv[2] not in CHECKS:
         print(__doc__)
         sys.exit(2)
-    CHECKS[sys.argv[2]](sys.argv[1])
+    CHECKS[sys.argv[2]](sys.argv[1], *sys.argv[3:])
