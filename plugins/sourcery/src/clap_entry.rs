@@ -3,7 +3,9 @@
 //! The factory is the one the macro would write (one plugin, nice-plug's [`Wrapper`]), with
 //! two differences: the entry also gives the preset-discovery factory
 //! ([`crate::clap_presets`]), and each instance's `clap_plugin.get_extension` answers
-//! `clap.preset-load` and `clap.latency` itself.
+//! `clap.preset-load`, `clap.configurable-audio-ports` (a host asks for mono or stereo; the
+//! layout is selected through nice-plug's `clap.audio-ports-config`) and `clap.latency`
+//! itself.
 //! nice-plug reports a latency set during `activate` after it has marked the instance
 //! active, and so asks the host for a *restart* (a second activation) every time the
 //! latency differs from the last one: on the first activation and on every sample-rate
@@ -21,6 +23,14 @@ use std::ffi::{c_char, c_void, CStr};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use clap_sys::ext::audio_ports::{CLAP_PORT_MONO, CLAP_PORT_STEREO};
+use clap_sys::ext::audio_ports_config::{
+    clap_plugin_audio_ports_config, CLAP_EXT_AUDIO_PORTS_CONFIG,
+};
+use clap_sys::ext::configurable_audio_ports::{
+    clap_audio_port_configuration_request, clap_plugin_configurable_audio_ports,
+    CLAP_EXT_CONFIGURABLE_AUDIO_PORTS, CLAP_EXT_CONFIGURABLE_AUDIO_PORTS_COMPAT,
+};
 use clap_sys::ext::latency::{clap_host_latency, clap_plugin_latency, CLAP_EXT_LATENCY};
 use clap_sys::ext::preset_load::{CLAP_EXT_PRESET_LOAD, CLAP_EXT_PRESET_LOAD_COMPAT};
 use clap_sys::factory::preset_discovery::{
@@ -123,6 +133,90 @@ unsafe extern "C" fn latency_get(plugin: *const clap_plugin) -> u32 {
     link_of(plugin).map_or(0, |link| link.latency())
 }
 
+static CONFIGURABLE_AUDIO_PORTS: clap_plugin_configurable_audio_ports =
+    clap_plugin_configurable_audio_ports {
+        can_apply_configuration: Some(can_apply_configuration),
+        apply_configuration: Some(apply_configuration),
+    };
+
+/// The layout (channels in = channels out: 2 is `AUDIO_IO_LAYOUTS[0]`, 1 is `[1]`) that a
+/// host's port requests ask for: `Ok(None)` keeps the current one, `Err` when they cannot be
+/// met (a port other than the main one, more than two channels, a type other than mono or
+/// stereo, or inputs and outputs of different widths).
+///
+/// # Safety
+/// `requests` points to `count` valid requests (or `count` is 0).
+unsafe fn requested_channels(
+    requests: *const clap_audio_port_configuration_request,
+    count: u32,
+) -> Result<Option<u32>, ()> {
+    if count == 0 {
+        return Ok(None);
+    }
+    if requests.is_null() {
+        return Err(());
+    }
+    // SAFETY: the caller's contract.
+    let requests = unsafe { std::slice::from_raw_parts(requests, count as usize) };
+    let mut channels = None;
+    for request in requests {
+        if request.port_index != 0 || !(1..=2).contains(&request.channel_count) {
+            return Err(());
+        }
+        if !request.port_type.is_null() {
+            // SAFETY: a NUL-terminated type from the host.
+            let kind = unsafe { CStr::from_ptr(request.port_type) };
+            let fits = (kind == CLAP_PORT_MONO && request.channel_count == 1)
+                || (kind == CLAP_PORT_STEREO && request.channel_count == 2);
+            if !fits {
+                return Err(());
+            }
+        }
+        match channels {
+            Some(c) if c != request.channel_count => return Err(()),
+            _ => channels = Some(request.channel_count),
+        }
+    }
+    Ok(channels)
+}
+
+unsafe extern "C" fn can_apply_configuration(
+    _plugin: *const clap_plugin,
+    requests: *const clap_audio_port_configuration_request,
+    count: u32,
+) -> bool {
+    // SAFETY: the host's array of `count` requests.
+    unsafe { requested_channels(requests, count) }.is_ok()
+}
+
+unsafe extern "C" fn apply_configuration(
+    plugin: *const clap_plugin,
+    requests: *const clap_audio_port_configuration_request,
+    count: u32,
+) -> bool {
+    // SAFETY: as above.
+    let Ok(channels) = (unsafe { requested_channels(requests, count) }) else {
+        return false;
+    };
+    let Some(channels) = channels else {
+        return true;
+    };
+    // nice-plug's `clap.audio-ports-config` selects a layout by its index.
+    let Some(original) = WRAPPER_GET_EXTENSION.get() else {
+        return false;
+    };
+    // SAFETY: nice-plug's own extension of this instance, used on the main thread while
+    // the instance is inactive, as `apply_configuration` requires.
+    unsafe {
+        let config = original(plugin, CLAP_EXT_AUDIO_PORTS_CONFIG.as_ptr())
+            .cast::<clap_plugin_audio_ports_config>();
+        match config.as_ref().and_then(|c| c.select) {
+            Some(select) => select(plugin, if channels == 2 { 0 } else { 1 }),
+            None => false,
+        }
+    }
+}
+
 unsafe extern "C" fn get_extension(plugin: *const clap_plugin, id: *const c_char) -> *const c_void {
     // SAFETY: the host passes a NUL-terminated id (checked for null first).
     if !id.is_null() {
@@ -130,6 +224,10 @@ unsafe extern "C" fn get_extension(plugin: *const clap_plugin, id: *const c_char
         let id = unsafe { CStr::from_ptr(id) };
         if id == CLAP_EXT_LATENCY {
             return (&raw const LATENCY).cast();
+        }
+        if id == CLAP_EXT_CONFIGURABLE_AUDIO_PORTS || id == CLAP_EXT_CONFIGURABLE_AUDIO_PORTS_COMPAT
+        {
+            return (&raw const CONFIGURABLE_AUDIO_PORTS).cast();
         }
         if id == CLAP_EXT_PRESET_LOAD || id == CLAP_EXT_PRESET_LOAD_COMPAT {
             return (&raw const clap_presets::PRESET_LOAD).cast();
@@ -253,3 +351,44 @@ pub static clap_entry: clap_plugin_entry = clap_plugin_entry {
     deinit: Some(deinit),
     get_factory: Some(get_factory),
 };
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(
+        is_input: bool,
+        port_index: u32,
+        channel_count: u32,
+        port_type: Option<&'static CStr>,
+    ) -> clap_audio_port_configuration_request {
+        clap_audio_port_configuration_request {
+            is_input,
+            port_index,
+            channel_count,
+            port_type: port_type.map_or(std::ptr::null(), CStr::as_ptr),
+            port_details: std::ptr::null(),
+        }
+    }
+
+    fn channels(requests: &[clap_audio_port_configuration_request]) -> Result<Option<u32>, ()> {
+        // SAFETY: a valid slice.
+        unsafe { requested_channels(requests.as_ptr(), requests.len() as u32) }
+    }
+
+    #[test]
+    fn port_requests_map_to_the_mono_or_stereo_layout() {
+        assert_eq!(channels(&[]), Ok(None));
+        let mono = request(true, 0, 1, Some(CLAP_PORT_MONO));
+        let stereo_out = request(false, 0, 2, Some(CLAP_PORT_STEREO));
+        assert_eq!(channels(&[mono]), Ok(Some(1)));
+        assert_eq!(channels(&[stereo_out]), Ok(Some(2)));
+        assert_eq!(channels(&[request(false, 0, 2, None)]), Ok(Some(2)));
+        // In and out must agree; no second port; at most two channels; types must fit.
+        assert_eq!(channels(&[mono, stereo_out]), Err(()));
+        assert_eq!(channels(&[request(true, 1, 2, None)]), Err(()));
+        assert_eq!(channels(&[request(true, 0, 6, None)]), Err(()));
+        assert_eq!(channels(&[request(true, 0, 2, Some(CLAP_PORT_MONO))]), Err(()));
+        assert_eq!(channels(&[request(true, 0, 1, Some(c"surround"))]), Err(()));
+    }
+}
