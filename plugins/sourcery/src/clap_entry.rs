@@ -388,7 +388,10 @@ mod tests {
         assert_eq!(channels(&[mono, stereo_out]), Err(()));
         assert_eq!(channels(&[request(true, 1, 2, None)]), Err(()));
         assert_eq!(channels(&[request(true, 0, 6, None)]), Err(()));
-        assert_eq!(channels(&[request(true, 0, 2, Some(CLAP_PORT_MONO))]), Err(()));
+        assert_eq!(
+            channels(&[request(true, 0, 2, Some(CLAP_PORT_MONO))]),
+            Err(())
+        );
         assert_eq!(channels(&[request(true, 0, 1, Some(c"surround"))]), Err(()));
     }
 }
