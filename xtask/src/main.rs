@@ -7,27 +7,8 @@
 //! - `cargo xtask install`: copy the bundles into `~/.clap`, `~/.vst3` and `~/.lv2`.
 //! - `cargo xtask test [cargo test args]`: bundle (release), build the debug plugin (whose
 //!   `process` aborts on any allocation), then `cargo test --workspace`, host tests included.
-//! - `cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High]
-//!   [--volume PERCENT] [--headphone NAME]`: what a setting means at the ear — SPL of a
-//!   0 dBFS sine, of the hiss, the headroom before 1 % THD+N — for every catalogue headphone
-//!   with a published sensitivity (names match case-insensitively by substring).
-//! - `cargo xtask peq FILE`: import an AutoEQ / EqualizerAPO `ParametricEQ.txt` (errors name
-//!   the file and line), and print it as a headphone file's `[peq]` section, as `lv2apply`
-//!   control arguments, and exported back to EqualizerAPO text.
-//! - `cargo xtask render --device ID [--headphone ID] [--mode os|nos] [--filter LABEL|INDEX]
-//!   [--gain low|medium|high] [--volume PERCENT] [--output se|bal] [--peq FILE] [--rate HZ]
-//!   [--level-match on|off] [--level matched|absolute|calibrated] [--your-source ID|OHMS]
-//!   [--your-output se|bal] [--your-spl DB | --your-fs-vrms V] [--your-noise UV] [IN.wav]
-//!   OUT.wav`: a WAV file (or, without IN, a demo signal) through the plugins' engine,
-//!   offline and latency-compensated (see [`render`]); the `--your-*` flags describe the
-//!   listener's own chain (`render::YOUR_CHAIN_USAGE`).
-//! - `cargo xtask preset list [--json] | show ID | save --name NAME [--description TEXT]
-//!   [--overwrite] [settings flags]`: the presets, and saving the settings as a user preset
-//!   (see [`presets`]); `render --preset ID|NAME|FILE` renders one.
-//! - `cargo xtask measure --device ID [--headphone ID] [--mode os|nos] [--your-source
-//!   ID|OHMS] [--json] [--plots DIR]`: the virtual analyzer (frequency response, THD+N vs level, noise, clip
-//!   point, Z_out effect, impulse/step, latency); `cargo xtask measure --all --markdown`
-//!   writes `docs/conformance.md` (see [`measure`]).
+//! - `cargo xtask render|measure|peq|spl|presets …`: aliases of the `sourcery` command-line
+//!   tool's commands (crate `sourcery-cli`; `sourcery --help`).
 //! - `cargo xtask screenshots [--out DIR] [--panels source,load,yours,peq,character,compare]
 //!   [--no-build]`: build the standalone application and capture each editor panel as
 //!   `docs/screenshots/<panel>.png` under Xvfb (see [`screenshots`]).
@@ -38,9 +19,6 @@ use std::process::{Command, Stdio};
 
 use anyhow::{anyhow, bail, Context, Result};
 
-mod measure;
-mod presets;
-mod render;
 mod screenshots;
 
 const PLUGIN_PACKAGE: &str = "sourcery";
@@ -57,24 +35,27 @@ fn main() -> Result<()> {
         "bundle" => bundle(&rest),
         "install" => install(),
         "test" => test(&rest),
-        "spl" => spl(&rest),
-        "peq" => peq(&rest),
-        "render" => render::run(&rest),
-        "preset" => presets::run(&rest),
-        "measure" => measure::run(&rest),
+        // The user-facing tools are the `sourcery` command's; these are its aliases.
+        "spl" | "peq" | "render" | "presets" | "measure" => {
+            let code = sourcery_cli::main_from(
+                ["sourcery", command.as_str()]
+                    .into_iter()
+                    .map(String::from)
+                    .chain(rest),
+            );
+            if code != std::process::ExitCode::SUCCESS {
+                std::process::exit(1);
+            }
+            Ok(())
+        }
         "screenshots" => screenshots::run(&rest),
         _ => {
             eprintln!(
                 "Usage:\n  cargo xtask bundle sourcery [--release] [cargo build args]\n  \
-                 cargo xtask install\n  cargo xtask test [cargo test args]\n  \
-                 cargo xtask spl [--device NAME] [--output SE|BAL] [--gain Low|Medium|High] \
-                 [--volume PERCENT] [--headphone NAME]\n  cargo xtask peq FILE\n  {}\n  {}\n  {}\n  {}\n\
-                 Your chain: {}",
-                render::USAGE,
-                presets::USAGE,
-                measure::USAGE,
+                 cargo xtask install\n  cargo xtask test [cargo test args]\n  {}\n  \
+                 cargo xtask render|measure|peq|spl|presets …: the `sourcery` tool's commands \
+                 (`cargo run -p sourcery-cli -- --help`)",
                 screenshots::USAGE,
-                render::YOUR_CHAIN_USAGE
             );
             std::process::exit(2);
         }
@@ -236,136 +217,6 @@ fn run(command: &mut Command) -> Result<()> {
     } else {
         bail!("{command:?} failed with {status}")
     }
-}
-
-/// Index of the label that contains `name` (case-insensitive), or an error listing them.
-fn pick(labels: &[&str], name: &str, what: &str) -> Result<usize> {
-    let wanted = name.to_ascii_lowercase();
-    labels
-        .iter()
-        .position(|l| l.to_ascii_lowercase() == wanted)
-        .or_else(|| {
-            labels
-                .iter()
-                .position(|l| l.to_ascii_lowercase().contains(&wanted))
-        })
-        .ok_or_else(|| anyhow!("no {what} matches '{name}'; choose one of {labels:?}"))
-}
-
-/// `cargo xtask spl`: the SPL table (see the module docs).
-fn spl(args: &[String]) -> Result<()> {
-    use sourcery_dsp::amp::{GainStep, Output};
-    use sourcery_dsp::params::{DEVICE_LABELS, HEADPHONE_LABELS};
-    use sourcery_dsp::presets::{Catalogue, DeviceSlot, HeadphoneSlot};
-    use sourcery_dsp::Settings;
-
-    let mut settings = Settings::default();
-    let mut devices: Vec<usize> = (0..DEVICE_LABELS.len()).collect();
-    let mut headphones: Vec<usize> = (0..HEADPHONE_LABELS.len()).collect();
-    let mut it = args.iter();
-    while let Some(flag) = it.next() {
-        let value = it
-            .next()
-            .ok_or_else(|| anyhow!("{flag} needs a value"))?
-            .as_str();
-        match flag.as_str() {
-            "--device" => devices = vec![pick(DEVICE_LABELS, value, "device")?],
-            "--headphone" => headphones = vec![pick(HEADPHONE_LABELS, value, "headphone")?],
-            "--output" => {
-                settings.output = Output::from_index(pick(Output::LABELS, value, "output")?);
-            }
-            "--gain" => {
-                settings.gain = GainStep::from_index(pick(GainStep::LABELS, value, "gain")?);
-            }
-            "--volume" => {
-                settings.volume_pct = value
-                    .parse::<f32>()
-                    .ok()
-                    .filter(|v| (0.0..=100.0).contains(v))
-                    .ok_or_else(|| anyhow!("--volume takes 0…100, not '{value}'"))?;
-            }
-            _ => bail!("unknown option '{flag}'"),
-        }
-    }
-    println!(
-        "Output {}, gain {}, volume {:.0} %. SPL of a 0 dBFS sine, of the hiss (A-weighted) and \
-         headroom of 0 dBFS before THD+N reaches 1 % (dB; negative: clips before full scale).",
-        settings.output.label(),
-        settings.gain.label(),
-        settings.volume_pct
-    );
-    println!(
-        "{:<14} {:<26} {:>8} {:>10} {:>10} {:>10} {:>10}",
-        "device", "headphone", "|Z| Ω", "0 dBFS", "hiss", "headroom", "max SPL"
-    );
-    for &device in &devices {
-        for &headphone in &headphones {
-            let s = Settings {
-                device: DeviceSlot(device),
-                headphone: HeadphoneSlot(headphone),
-                ..settings
-            };
-            let catalogue = Catalogue::active();
-            let Some(report) = s.spl_report(catalogue) else {
-                continue;
-            };
-            let ohms = catalogue
-                .headphone(s.headphone)
-                .map_or(f64::NAN, |h| h.network.impedance(1000.0).norm());
-            println!(
-                "{:<14} {:<26} {:>8.1} {:>10.1} {:>10.1} {:>10.1} {:>10.1}",
-                DEVICE_LABELS[device],
-                HEADPHONE_LABELS[headphone],
-                ohms,
-                report.spl_full_scale_db,
-                report.noise_spl_db,
-                report.headroom_db,
-                report.max_spl_db
-            );
-        }
-    }
-    Ok(())
-}
-
-/// `cargo xtask peq FILE`: see the module docs.
-fn peq(args: &[String]) -> Result<()> {
-    use sourcery_dsp::peq::{self, FilterType};
-    let [file] = args else {
-        bail!("usage: cargo xtask peq FILE");
-    };
-    let bytes = std::fs::read(file).with_context(|| format!("read {file}"))?;
-    if bytes.len() > peq::apo::MAX_FILE_BYTES {
-        bail!("{file}: {} bytes is too large for a PEQ file", bytes.len());
-    }
-    let text = String::from_utf8(bytes).map_err(|_| anyhow!("{file}: not a text file"))?;
-    let profile = peq::parse_apo(&text, file).map_err(|e| anyhow!("{e}"))?;
-    let settings = peq::to_settings(&profile).map_err(|e| anyhow!("{e}"))?;
-    let active = settings.bands.iter().filter(|b| b.on).count();
-    println!(
-        "# {file}: preamp {} dB, {active} active filters",
-        settings.preamp_db
-    );
-    println!("\n# As a headphone file's PEQ (presets/headphones/*.toml):\n[peq]");
-    println!("source = {:?}\npreamp_db = {}", file, settings.preamp_db);
-    for band in settings.bands.iter().filter(|b| b.on) {
-        println!(
-            "\n[[peq.band]]\ntype = {:?}\nfreq_hz = {}\ngain_db = {}\nq = {}",
-            FilterType::LABELS[band.kind.index()],
-            band.freq_hz,
-            band.gain_db,
-            band.q
-        );
-    }
-    let controls: Vec<String> = sourcery_dsp::settings::peq_values(&settings)
-        .into_iter()
-        .map(|(id, value)| format!("-c {} {value}", id.spec().id))
-        .collect();
-    println!("\n# As lv2apply controls:\n{}", controls.join(" "));
-    println!(
-        "\n# Exported back to EqualizerAPO:\n{}",
-        peq::to_apo(&settings)
-    );
-    Ok(())
 }
 
 #[cfg(test)]

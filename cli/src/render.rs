@@ -1,8 +1,8 @@
-//! `cargo xtask render`: a WAV file (or a built-in demo signal) through the same engine as the
-//! plugins, offline.
+//! `sourcery render`: an audio file (or a built-in demo signal) through the same engine as
+//! the plugins, offline.
 //!
 //! ```text
-//! cargo xtask render --device <id> [--headphone <id>] [--mode os|nos]
+//! sourcery render --device <id> [--headphone <id>] [--mode os|nos]
 //!     [--filter <label or index>] [--gain low|medium|high] [--volume <percent>]
 //!     [--output se|bal] [--peq FILE] [--rate HZ] [--level-match on|off] [IN.wav] OUT.wav
 //! ```
@@ -44,7 +44,7 @@ pub const PROGRESS_SECONDS: f64 = 10.0;
 pub const DEMO_RATE_HZ: u32 = 48_000;
 
 pub const USAGE: &str =
-    "cargo xtask render [--preset ID|NAME|FILE] --device ID [--headphone ID] [--mode os|nos] \
+    "sourcery render [--preset ID|NAME|FILE] --device ID [--headphone ID] [--mode os|nos] \
      [--filter LABEL|INDEX] [--gain low|medium|high] [--volume PERCENT] [--output se|bal] \
      [--peq FILE] [--rate HZ] [--level-match on|off] [--level matched|absolute|calibrated] \
      [--your-source ID|OHMS] [--your-output se|bal] [--your-spl DB | --your-fs-vrms V] \
@@ -157,11 +157,12 @@ pub struct Options {
     pub output: PathBuf,
 }
 
-/// `cargo xtask render …`: see the module docs.
+/// `sourcery render …`: see the module docs.
 pub fn run(args: &[String]) -> Result<()> {
     let options = parse_args(args)?;
+    crate::audio::check_output(&options.output, options.input.as_deref())?;
     let input = match &options.input {
-        Some(path) => read_wav(path)?,
+        Some(path) => crate::audio::read_audio(path)?,
         None => {
             let rate = options.rate_hz.unwrap_or(DEMO_RATE_HZ);
             let x = demo_signal(rate);
@@ -202,7 +203,7 @@ pub fn run(args: &[String]) -> Result<()> {
     }
     let started = std::time::Instant::now();
     let output = render_audio(&options.settings, &input, options.rate_hz, true)?;
-    let clipped = write_wav(&options.output, &output)?;
+    let clipped = crate::audio::write_atomically(&options.output, &output)?;
     let seconds = output.frames() as f64 / f64::from(output.sample_rate);
     eprintln!(
         "Rendered {seconds:.2} s ({} ch, {} Hz) with {} / {} into {} in {:.2} s",
@@ -391,8 +392,9 @@ pub fn preset_ids(kind: &str) -> Result<Vec<(String, usize)>> {
     Ok(ids)
 }
 
-/// Slot of a device or headphone named by its file id or its display name.
-fn preset_slot(kind: &str, labels: &[&str], value: &str) -> Result<usize> {
+/// Slot of a device or headphone named by its file id, its display name (any case), or a
+/// part of either that names one only (`k13`). A miss lists the closest ids, then all.
+pub fn preset_slot(kind: &str, labels: &[&str], value: &str) -> Result<usize> {
     let ids = preset_ids(kind)?;
     if let Some((_, slot)) = ids.iter().find(|(id, _)| id.eq_ignore_ascii_case(value)) {
         return Ok(*slot);
@@ -400,6 +402,47 @@ fn preset_slot(kind: &str, labels: &[&str], value: &str) -> Result<usize> {
     if let Some(slot) = labels.iter().position(|l| l.eq_ignore_ascii_case(value)) {
         return Ok(slot);
     }
+    let wanted = value.to_ascii_lowercase();
+    let mut matches: Vec<(&str, usize)> = ids
+        .iter()
+        .filter(|(id, slot)| {
+            id.contains(&wanted) || labels[*slot].to_ascii_lowercase().contains(&wanted)
+        })
+        .map(|(id, slot)| (id.as_str(), *slot))
+        .collect();
+    matches.dedup();
+    let what = kind.trim_end_matches('s');
+    match matches.as_slice() {
+        [(_, slot)] => return Ok(*slot),
+        [] => {}
+        many => bail!(
+            "'{value}' names more than one {what}: {}; give more of the id",
+            many.iter()
+                .map(|(id, _)| *id)
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    }
+    let mut closest: Vec<(usize, &str)> = ids
+        .iter()
+        .map(|(id, _)| {
+            // The nearest of the whole id and each of its parts (`k99` is near `k13`).
+            let d = id
+                .split('-')
+                .chain([id.as_str()])
+                .map(|part| edit_distance(&wanted, part))
+                .min()
+                .unwrap_or(usize::MAX);
+            (d, id.as_str())
+        })
+        .collect();
+    closest.sort();
+    let near: Vec<&str> = closest
+        .iter()
+        .take_while(|(d, _)| *d == closest[0].0)
+        .take(3)
+        .map(|(_, id)| *id)
+        .collect();
     let valid: Vec<&str> = ids.iter().map(|(id, _)| id.as_str()).collect();
     let extra = if kind == "headphones" {
         " (or \"Resistive\")"
@@ -407,10 +450,28 @@ fn preset_slot(kind: &str, labels: &[&str], value: &str) -> Result<usize> {
         ""
     };
     bail!(
-        "unknown {} '{value}'; valid ids: {}{extra}",
-        kind.trim_end_matches('s'),
+        "unknown {what} '{value}'; did you mean {}? Valid ids: {}{extra}",
+        near.join(" or "),
         valid.join(", ")
     )
+}
+
+/// Levenshtein distance (for suggestions).
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = (previous + usize::from(ca != cb))
+                .min(row[j] + 1)
+                .min(row[j + 1] + 1);
+            previous = current;
+        }
+    }
+    row[b.len()]
 }
 
 /// `--peq FILE`: an AutoEQ / EqualizerAPO `ParametricEQ.txt`, switched on.

@@ -1,9 +1,9 @@
-//! `cargo xtask preset …`: list, show and save presets ([`sourcery_dsp::presets::preset`]).
+//! `sourcery presets …`: list, show and save presets ([`sourcery_dsp::presets::preset`]).
 //!
 //! ```text
-//! cargo xtask preset list [--json]
-//! cargo xtask preset show ID|NAME|FILE
-//! cargo xtask preset save --name NAME [--description TEXT] [--overwrite] [--dir DIR]
+//! sourcery presets list [--json]
+//! sourcery presets show ID|NAME|FILE
+//! sourcery presets save --name NAME [--description TEXT] [--overwrite] [--dir DIR]
 //!     [--lv2-dir DIR | --no-lv2] [--preset ID] [render's setting flags]
 //! ```
 //! `save` writes the settings the flags describe (every parameter but bypass, as the
@@ -16,10 +16,6 @@ use anyhow::{anyhow, bail, Context, Result};
 use sourcery_dsp::presets::{
     factory_presets, read_preset, save_user_preset, user_preset_dir, user_presets, Preset,
 };
-
-pub const USAGE: &str = "cargo xtask preset list [--json] | preset show ID|NAME|FILE | \
-     preset save --name NAME [--description TEXT] [--overwrite] [--dir DIR] \
-     [--lv2-dir DIR | --no-lv2] [render's setting flags, --preset ID included]";
 
 /// Every preset: the factory ones, then the user's (files that fail are reported).
 fn all_presets() -> Vec<(Preset, bool)> {
@@ -58,30 +54,13 @@ pub fn find(value: &str) -> Result<Preset> {
         .map(|(p, _)| p.id.as_str())
         .collect();
     if close.is_empty() {
-        bail!("no preset '{value}'; `cargo xtask preset list` shows them")
+        bail!("no preset '{value}'; `sourcery presets list` shows them")
     }
     bail!("no preset '{value}'; did you mean: {}", close.join(", "))
 }
 
-pub fn run(args: &[String]) -> Result<()> {
-    match args.first().map(String::as_str) {
-        Some("list") => list(&args[1..]),
-        Some("show") => {
-            let name = args.get(1).ok_or_else(|| anyhow!("usage: {USAGE}"))?;
-            print!("{}", find(name)?.to_toml());
-            Ok(())
-        }
-        Some("save") => save(&args[1..]).map(drop),
-        _ => bail!("usage: {USAGE}"),
-    }
-}
-
-fn list(args: &[String]) -> Result<()> {
-    let json = match args {
-        [] => false,
-        [flag] if flag == "--json" => true,
-        _ => bail!("usage: {USAGE}"),
-    };
+/// `sourcery presets list`.
+pub fn list(json: bool) -> Result<()> {
     let all = all_presets();
     if json {
         let rows: Vec<String> = all
@@ -115,47 +94,48 @@ fn list(args: &[String]) -> Result<()> {
     Ok(())
 }
 
-/// `preset save …`: the path of the preset file written.
-pub fn save(args: &[String]) -> Result<PathBuf> {
-    let mut name = None;
-    let mut description = None;
-    let mut overwrite = false;
-    let mut dir = None;
-    let mut lv2_dir: Option<Option<PathBuf>> = None;
-    let mut rest = Vec::new();
-    let mut it = args.iter();
-    while let Some(arg) = it.next() {
-        let mut value = || {
-            it.next()
-                .cloned()
-                .ok_or_else(|| anyhow!("{arg} needs a value\nusage: {USAGE}"))
-        };
-        match arg.as_str() {
-            "--name" => name = Some(value()?),
-            "--description" => description = Some(value()?),
-            "--dir" => dir = Some(PathBuf::from(value()?)),
-            "--lv2-dir" => lv2_dir = Some(Some(PathBuf::from(value()?))),
-            "--no-lv2" => lv2_dir = Some(None),
-            "--overwrite" => overwrite = true,
-            _ => rest.push(arg.clone()),
-        }
-    }
-    let name = name.ok_or_else(|| anyhow!("--name is required\nusage: {USAGE}"))?;
-    let (settings, rate, files) = crate::render::parse_settings(&rest)?;
+/// Where `presets save` writes the LV2 preset bundle.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Lv2Target {
+    /// `~/.lv2` (or the platform's user LV2 folder).
+    User,
+    Dir(PathBuf),
+    None,
+}
+
+/// What `presets save` is asked to do.
+#[derive(Debug, Clone)]
+pub struct SaveRequest {
+    pub name: String,
+    pub description: Option<String>,
+    pub overwrite: bool,
+    /// The user preset folder when `None`.
+    pub dir: Option<PathBuf>,
+    pub lv2: Lv2Target,
+    /// The settings, as `render`'s setting flags (`--preset` among them).
+    pub settings: Vec<String>,
+}
+
+/// `sourcery presets save …`: the path of the preset file written.
+pub fn save(request: &SaveRequest) -> Result<PathBuf> {
+    let (settings, rate, files) = crate::render::parse_settings(&request.settings)?;
     if rate.is_some() || !files.is_empty() {
-        bail!("a preset holds settings only (no --rate, no files)\nusage: {USAGE}");
+        bail!("a preset holds settings only (no --rate, no files)");
     }
-    let mut preset = Preset::from_values(&name, &settings.to_values());
-    preset.description = description;
-    let dir = dir
+    let mut preset = Preset::from_values(&request.name, &settings.to_values());
+    preset.description.clone_from(&request.description);
+    let dir = request
+        .dir
+        .clone()
         .or_else(user_preset_dir)
         .ok_or_else(|| anyhow!("no user config folder on this system; give --dir"))?;
-    let path = save_user_preset(&dir, &preset, overwrite)
+    let path = save_user_preset(&dir, &preset, request.overwrite)
         .with_context(|| format!("save the preset into {}", dir.display()))?;
     println!("Saved '{}' to {}", preset.name, path.display());
-    let lv2_dir = match lv2_dir {
-        Some(dir) => dir,
-        None => sourcery_dsp::presets::lv2::user_lv2_dir(),
+    let lv2_dir = match &request.lv2 {
+        Lv2Target::User => sourcery_dsp::presets::lv2::user_lv2_dir(),
+        Lv2Target::Dir(dir) => Some(dir.clone()),
+        Lv2Target::None => None,
     };
     if let Some(lv2_dir) = lv2_dir {
         let bundle = sourcery_dsp::presets::lv2::write_user_lv2_preset(&preset, &lv2_dir)
@@ -180,12 +160,15 @@ mod tests {
             std::env::temp_dir().join(format!("sourcery-xtask-preset-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         let flags = "--preset combo/k7-andromeda --volume 40 --output bal";
-        let path = save(&args(&format!(
-            "--name Desk --description Mine --dir {} --lv2-dir {} {flags}",
-            dir.join("presets").display(),
-            dir.join("lv2").display()
-        )))
-        .unwrap();
+        let request = |name: &str, lv2: Lv2Target, settings: &str| SaveRequest {
+            name: name.to_owned(),
+            description: Some("Mine".into()),
+            overwrite: false,
+            dir: Some(dir.join("presets")),
+            lv2,
+            settings: args(settings),
+        };
+        let path = save(&request("Desk", Lv2Target::Dir(dir.join("lv2")), flags)).unwrap();
         let saved = read_preset(&path).unwrap();
         assert_eq!(saved.name, "Desk");
         assert_eq!(saved.description.as_deref(), Some("Mine"));
@@ -208,10 +191,7 @@ mod tests {
             .join("lv2/sourcery-desk.preset.lv2/manifest.ttl")
             .is_file());
         // Saving again without --overwrite is refused.
-        let again = save(&args(&format!(
-            "--name Desk --dir {} --no-lv2 --device ideal",
-            dir.join("presets").display()
-        )));
+        let again = save(&request("Desk", Lv2Target::None, "--device ideal"));
         assert!(format!("{:#}", again.unwrap_err()).contains("exists"));
         std::fs::remove_dir_all(&dir).unwrap();
     }
