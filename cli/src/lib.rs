@@ -29,7 +29,7 @@ pub struct Cli {
 enum Command {
     /// Run an audio file (or a built-in demo signal) through a voicing, offline, as the
     /// plugins would: same engine, latency removed, same length as the input.
-    Render(RenderArgs),
+    Render(Box<RenderArgs>),
     /// The virtual analyzer: frequency response, THD+N vs level, noise, clip point, output
     /// impedance effect, impulse, latency; or the conformance table of every voicing.
     Measure(MeasureArgs),
