@@ -216,6 +216,18 @@ pub fn write_atomically(output: &Path, audio: &Audio) -> Result<usize> {
     result
 }
 
+/// Write a text file through a temporary file beside it, renamed when complete.
+pub fn write_text_atomically(output: &Path, text: &str) -> Result<()> {
+    let tmp = temporary_beside(output);
+    let result = std::fs::write(&tmp, text)
+        .and_then(|()| std::fs::rename(&tmp, output))
+        .with_context(|| format!("{}: cannot write it", output.display()));
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
+}
+
 /// `.NAME.sourcery-PID.tmp` in OUT's folder (the same file system, so the rename is atomic).
 fn temporary_beside(output: &Path) -> PathBuf {
     let file = output

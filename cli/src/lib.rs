@@ -6,6 +6,7 @@
 //! line is wrong. `cargo xtask render|measure|peq|spl|presets` are aliases of these.
 
 pub mod audio;
+pub mod export;
 pub mod measure;
 pub mod presets;
 pub mod render;
@@ -45,6 +46,25 @@ enum Command {
     /// List, show and save presets ("my headphone on that source").
     #[command(subcommand)]
     Presets(PresetsCommand),
+    /// Export a voicing for other software.
+    #[command(subcommand)]
+    Export(ExportCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum ExportCommand {
+    /// The linear part of the voicing (PEQ, output impedance × headphone, NOS droop) as an
+    /// EqualizerAPO configuration; the file says what it leaves out.
+    Apo {
+        #[command(flatten)]
+        settings: Box<SettingsArgs>,
+        /// The host rate the NOS droop is computed at when the DAC follows the host.
+        #[arg(long, value_name = "HZ", default_value_t = 48_000)]
+        rate: u32,
+        /// Write into FILE (default: print).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// The settings every command that renders takes. Devices and headphones are named by
@@ -284,6 +304,26 @@ impl Cli {
                 push(&mut flags, "--gain", &args.gain);
                 push(&mut flags, "--volume", &args.volume);
                 tools::spl(&flags)
+            }
+            Command::Export(ExportCommand::Apo {
+                settings,
+                rate,
+                out,
+            }) => {
+                let (settings, _, files) = render::parse_settings(&settings.to_flags())?;
+                if !files.is_empty() {
+                    anyhow::bail!("export apo takes no file arguments; use --out FILE");
+                }
+                let catalogue = sourcery_dsp::presets::Catalogue::active();
+                let text = export::apo(&settings, catalogue, f64::from(rate))?;
+                match out {
+                    Some(path) => {
+                        audio::write_text_atomically(&path, &text)?;
+                        eprintln!("Wrote {}", path.display());
+                    }
+                    None => print!("{text}"),
+                }
+                Ok(())
             }
             Command::Presets(PresetsCommand::List { json }) => presets::list(json),
             Command::Presets(PresetsCommand::Show { preset }) => {

@@ -293,3 +293,41 @@ fn presets_list_and_show() {
     let err = fails(sourcery().args(["presets", "show", "andromedaa"]), 1);
     assert!(err.contains("no preset 'andromedaa'"), "{err}");
 }
+
+#[test]
+fn export_apo_writes_the_linear_part_and_says_what_it_leaves_out() {
+    let dir = scratch("export");
+    let out = dir.join("k13-nos-hd600.txt");
+    sourcery()
+        .args([
+            "export",
+            "apo",
+            "--preset",
+            "K13 NOS + HD600",
+            "--rate",
+            "44100",
+            "--out",
+        ])
+        .arg(&out)
+        .assert()
+        .success();
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(
+        text.contains("FiiO K13 R2R (NOS) on Sennheiser HD600"),
+        "{text}"
+    );
+    assert!(text.contains("Left out"), "{text}");
+    assert_eq!(text.lines().filter(|l| l.starts_with("Filter")).count(), 10);
+    // The NOS droop at 20 kHz (44.1 kHz hold, −3.2 dB re 1 kHz) is in the GraphicEQ.
+    let graphic = text.lines().find(|l| l.starts_with("GraphicEQ:")).unwrap();
+    let last: f64 = graphic
+        .rsplit(';')
+        .next()
+        .unwrap()
+        .split_whitespace()
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((last + 3.2).abs() < 0.15, "{graphic}");
+}

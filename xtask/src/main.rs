@@ -7,7 +7,7 @@
 //! - `cargo xtask install`: copy the bundles into `~/.clap`, `~/.vst3` and `~/.lv2`.
 //! - `cargo xtask test [cargo test args]`: bundle (release), build the debug plugin (whose
 //!   `process` aborts on any allocation), then `cargo test --workspace`, host tests included.
-//! - `cargo xtask render|measure|peq|spl|presets …`: aliases of the `sourcery` command-line
+//! - `cargo xtask render|measure|peq|spl|presets|export …`: aliases of the `sourcery` command-line
 //!   tool's commands (crate `sourcery-cli`; `sourcery --help`).
 //! - `cargo xtask screenshots [--out DIR] [--panels source,load,yours,peq,character,compare]
 //!   [--no-build]`: build the standalone application and capture each editor panel as
@@ -36,7 +36,7 @@ fn main() -> Result<()> {
         "install" => install(),
         "test" => test(&rest),
         // The user-facing tools are the `sourcery` command's; these are its aliases.
-        "spl" | "peq" | "render" | "presets" | "measure" => {
+        "spl" | "peq" | "render" | "presets" | "measure" | "export" => {
             let code = sourcery_cli::main_from(
                 ["sourcery", command.as_str()]
                     .into_iter()
@@ -53,7 +53,7 @@ fn main() -> Result<()> {
             eprintln!(
                 "Usage:\n  cargo xtask bundle sourcery [--release] [cargo build args]\n  \
                  cargo xtask install\n  cargo xtask test [cargo test args]\n  {}\n  \
-                 cargo xtask render|measure|peq|spl|presets …: the `sourcery` tool's commands \
+                 cargo xtask render|measure|peq|spl|presets|export …: the `sourcery` tool's commands \
                  (`cargo run -p sourcery-cli -- --help`)",
                 screenshots::USAGE,
             );
