@@ -122,6 +122,91 @@ pub fn apo(settings: &Settings, catalogue: &Catalogue, rate_hz: f64) -> Result<S
     Ok(out)
 }
 
+/// A PipeWire filter-chain configuration (a `pipewire.conf.d` fragment) that makes the
+/// Sourcery LV2 a system-wide virtual sink with `settings`: every parameter that differs from
+/// its default is a control value. `target` names the node it plays into (default: the
+/// session manager's choice, normally your default output).
+pub fn pipewire(settings: &Settings, target: Option<&str>) -> Result<String> {
+    use sourcery_dsp::{ParamValues, PARAMS};
+    if settings.headphone == HeadphoneSlot::CUSTOM {
+        anyhow::bail!(
+            "an imported impedance curve is plugin state, which a PipeWire filter-chain \
+             configuration cannot carry; export a catalogue headphone or a resistor"
+        );
+    }
+    let values = settings.to_values();
+    let defaults = ParamValues::default();
+    let device = DEVICE_LABELS.get(settings.device.0).copied().unwrap_or("?");
+    let headphone = HEADPHONE_LABELS
+        .get(settings.headphone.0)
+        .copied()
+        .unwrap_or("?");
+    let description = format!(
+        "Sourcery: {device} ({}) on {headphone}",
+        settings.dac_mode.label_text()
+    );
+    let mut controls = String::new();
+    for (spec, (v, d)) in PARAMS.iter().zip(values.0.iter().zip(defaults.0.iter())) {
+        if v != d && spec.id != "bypass" {
+            let _ = writeln!(
+                controls,
+                "                            \"{}\" = {v}",
+                spec.id
+            );
+        }
+    }
+    let target = target.map_or_else(String::new, |t| {
+        format!(
+            "                node.target    = \"{t}\"\n                target.object  = \"{t}\"\n"
+        )
+    });
+    Ok(format!(
+        r#"# {description}, as a system-wide PipeWire sink (Sourcery {version}).
+# Install: save as ~/.config/pipewire/pipewire.conf.d/sourcery.conf, make sure the Sourcery
+# LV2 bundle is on LV2_PATH (`cargo xtask install` puts it in ~/.lv2), then
+#   systemctl --user restart pipewire pipewire-pulse
+# and pick it ("{description}") as the output device:
+# it plays into your default output (or the node named with --target). PipeWire reads the
+# plugin's latency from its latency port.
+context.modules = [
+    {{   name = libpipewire-module-filter-chain
+        args = {{
+            node.description = "{description}"
+            media.name       = "{description}"
+            filter.graph = {{
+                nodes = [
+                    {{
+                        type    = lv2
+                        name    = sourcery
+                        plugin  = "{uri}"
+                        control = {{
+{controls}                        }}
+                    }}
+                ]
+                inputs  = [ "sourcery:in_l" "sourcery:in_r" ]
+                outputs = [ "sourcery:out_l" "sourcery:out_r" ]
+            }}
+            capture.props = {{
+                node.name      = "sourcery_input"
+                media.class    = Audio/Sink
+                audio.channels = 2
+                audio.position = [ FL FR ]
+            }}
+            playback.props = {{
+                node.name      = "sourcery_output"
+                node.passive   = true
+                audio.channels = 2
+                audio.position = [ FL FR ]
+{target}            }}
+        }}
+    }}
+]
+"#,
+        version = env!("CARGO_PKG_VERSION"),
+        uri = sourcery_dsp::presets::lv2::URI_STEREO,
+    ))
+}
+
 /// The label of a DAC mode for the header.
 trait ModeText {
     fn label_text(self) -> &'static str;

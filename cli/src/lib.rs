@@ -65,6 +65,19 @@ enum ExportCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// A PipeWire filter-chain configuration: the Sourcery LV2 as a system-wide virtual
+    /// sink with these settings (Linux). Install it as
+    /// ~/.config/pipewire/pipewire.conf.d/sourcery.conf.
+    Pipewire {
+        #[command(flatten)]
+        settings: Box<SettingsArgs>,
+        /// The node the sink plays into (default: the session manager's choice).
+        #[arg(long, value_name = "NODE")]
+        target: Option<String>,
+        /// Write into FILE (default: print).
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
 }
 
 /// The settings every command that renders takes. Devices and headphones are named by
@@ -255,6 +268,18 @@ enum PresetsCommand {
     },
 }
 
+/// Write `text` into `out` (atomically), or print it.
+fn write_or_print(out: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
+    match out {
+        Some(path) => {
+            audio::write_text_atomically(path, text)?;
+            eprintln!("Wrote {}", path.display());
+        }
+        None => print!("{text}"),
+    }
+    Ok(())
+}
+
 fn push(flags: &mut Vec<String>, flag: &str, value: &Option<String>) {
     if let Some(value) = value {
         flags.extend([flag.to_owned(), value.clone()]);
@@ -316,14 +341,19 @@ impl Cli {
                 }
                 let catalogue = sourcery_dsp::presets::Catalogue::active();
                 let text = export::apo(&settings, catalogue, f64::from(rate))?;
-                match out {
-                    Some(path) => {
-                        audio::write_text_atomically(&path, &text)?;
-                        eprintln!("Wrote {}", path.display());
-                    }
-                    None => print!("{text}"),
+                write_or_print(out.as_deref(), &text)
+            }
+            Command::Export(ExportCommand::Pipewire {
+                settings,
+                target,
+                out,
+            }) => {
+                let (settings, _, files) = render::parse_settings(&settings.to_flags())?;
+                if !files.is_empty() {
+                    anyhow::bail!("export pipewire takes no file arguments; use --out FILE");
                 }
-                Ok(())
+                let text = export::pipewire(&settings, target.as_deref())?;
+                write_or_print(out.as_deref(), &text)
             }
             Command::Presets(PresetsCommand::List { json }) => presets::list(json),
             Command::Presets(PresetsCommand::Show { preset }) => {
