@@ -131,8 +131,17 @@ fn write_wav(path: &Path, channels: &[Vec<f32>]) {
     w.finalize().unwrap();
 }
 
+/// Set to run this test. It is opt-in for now: it passed when run alone, but later runs in
+/// the development sandbox ended the sandbox's whole process tree, a cause not yet found
+/// (see the README); CI does not run it until that is understood.
+const OPT_IN: &str = "SOURCERY_PIPEWIRE_TEST";
+
 #[test]
 fn pipewire_hosts_the_exported_sink_and_the_recording_shows_the_nos_droop() {
+    if std::env::var_os(OPT_IN).is_none() {
+        println!("SKIPPED: the PipeWire test runs only with {OPT_IN}=1 (see the module docs)");
+        return;
+    }
     let tools = [
         "pipewire",
         "wireplumber",
