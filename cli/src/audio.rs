@@ -200,28 +200,29 @@ pub fn check_output(output: &Path, input: Option<&Path>) -> Result<()> {
 /// Write `audio` to `output` through a temporary file beside it, renamed when complete.
 /// Returns the number of samples clipped to integer full scale.
 pub fn write_atomically(output: &Path, audio: &Audio) -> Result<usize> {
+    replace_with(output, |tmp| crate::render::write_wav(tmp, audio))
+}
+
+/// Write a text file through a temporary file beside it, renamed when complete.
+pub fn write_text_atomically(output: &Path, text: &str) -> Result<()> {
+    replace_with(output, |tmp| {
+        std::fs::write(tmp, text).with_context(|| format!("{}: cannot write it", output.display()))
+    })
+}
+
+/// Let `write` fill a temporary file beside `output`, then rename it onto `output`; on any
+/// error the temporary file is removed and `output` is untouched.
+fn replace_with<T>(output: &Path, write: impl FnOnce(&Path) -> Result<T>) -> Result<T> {
     let tmp = temporary_beside(output);
-    let result = crate::render::write_wav(&tmp, audio).and_then(|clipped| {
+    let result = write(&tmp).and_then(|value| {
         std::fs::rename(&tmp, output).with_context(|| {
             format!(
                 "{}: cannot move the finished file into place",
                 output.display()
             )
         })?;
-        Ok(clipped)
+        Ok(value)
     });
-    if result.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    result
-}
-
-/// Write a text file through a temporary file beside it, renamed when complete.
-pub fn write_text_atomically(output: &Path, text: &str) -> Result<()> {
-    let tmp = temporary_beside(output);
-    let result = std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, output))
-        .with_context(|| format!("{}: cannot write it", output.display()));
     if result.is_err() {
         let _ = std::fs::remove_file(&tmp);
     }

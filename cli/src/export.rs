@@ -60,17 +60,11 @@ pub fn linear_db(
 /// The configuration text (see the module docs) for `settings` at `rate_hz`.
 pub fn apo(settings: &Settings, catalogue: &Catalogue, rate_hz: f64) -> Result<String> {
     let mut out = String::new();
-    let device = DEVICE_LABELS.get(settings.device.0).copied().unwrap_or("?");
-    let headphone = HEADPHONE_LABELS
-        .get(settings.headphone.0)
-        .copied()
-        .unwrap_or("?");
     let _ = writeln!(
         out,
-        "# Sourcery {}: {device} ({}) on {headphone}, the linear part of the voicing, for \
-         EqualizerAPO.",
+        "# Sourcery {}: {}, the linear part of the voicing, for EqualizerAPO.",
         env!("CARGO_PKG_VERSION"),
-        settings.dac_mode.label_text()
+        voicing(settings)
     );
     let freqs: Vec<f64> = (0..GRAPHIC_POINTS)
         .map(|i| 20.0 * 1000f64.powf(i as f64 / (GRAPHIC_POINTS - 1) as f64))
@@ -136,15 +130,7 @@ pub fn pipewire(settings: &Settings, target: Option<&str>) -> Result<String> {
     }
     let values = settings.to_values();
     let defaults = ParamValues::default();
-    let device = DEVICE_LABELS.get(settings.device.0).copied().unwrap_or("?");
-    let headphone = HEADPHONE_LABELS
-        .get(settings.headphone.0)
-        .copied()
-        .unwrap_or("?");
-    let description = format!(
-        "Sourcery: {device} ({}) on {headphone}",
-        settings.dac_mode.label_text()
-    );
+    let description = format!("Sourcery: {}", voicing(settings));
     let mut controls = String::new();
     for (spec, (v, d)) in PARAMS.iter().zip(values.0.iter().zip(defaults.0.iter())) {
         if v != d && spec.id != "bypass" {
@@ -207,18 +193,15 @@ context.modules = [
     ))
 }
 
-/// The label of a DAC mode for the header.
-trait ModeText {
-    fn label_text(self) -> &'static str;
-}
-
-impl ModeText for DacMode {
-    fn label_text(self) -> &'static str {
-        match self {
-            DacMode::Os => "OS",
-            DacMode::Nos => "NOS",
-        }
-    }
+/// "FiiO K13 R2R (NOS) on Sennheiser HD600": what an exported file describes.
+fn voicing(settings: &Settings) -> String {
+    let label = |labels: &[&'static str], i: usize| labels.get(i).copied().unwrap_or("?");
+    format!(
+        "{} ({}) on {}",
+        label(DEVICE_LABELS, settings.device.0),
+        settings.dac_mode.label(),
+        label(HEADPHONE_LABELS, settings.headphone.0)
+    )
 }
 
 #[cfg(test)]

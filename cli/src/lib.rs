@@ -268,6 +268,15 @@ enum PresetsCommand {
     },
 }
 
+/// The settings `args` describe, for a command that takes no file arguments.
+fn settings_only(args: &SettingsArgs, command: &str) -> anyhow::Result<sourcery_dsp::Settings> {
+    let (settings, _, files) = render::parse_settings(&args.to_flags())?;
+    if !files.is_empty() {
+        anyhow::bail!("{command} takes no file arguments; use --out FILE");
+    }
+    Ok(settings)
+}
+
 /// Write `text` into `out` (atomically), or print it.
 fn write_or_print(out: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     match out {
@@ -335,10 +344,7 @@ impl Cli {
                 rate,
                 out,
             }) => {
-                let (settings, _, files) = render::parse_settings(&settings.to_flags())?;
-                if !files.is_empty() {
-                    anyhow::bail!("export apo takes no file arguments; use --out FILE");
-                }
+                let settings = settings_only(&settings, "export apo")?;
                 let catalogue = sourcery_dsp::presets::Catalogue::active();
                 let text = export::apo(&settings, catalogue, f64::from(rate))?;
                 write_or_print(out.as_deref(), &text)
@@ -348,10 +354,7 @@ impl Cli {
                 target,
                 out,
             }) => {
-                let (settings, _, files) = render::parse_settings(&settings.to_flags())?;
-                if !files.is_empty() {
-                    anyhow::bail!("export pipewire takes no file arguments; use --out FILE");
-                }
+                let settings = settings_only(&settings, "export pipewire")?;
                 let text = export::pipewire(&settings, target.as_deref())?;
                 write_or_print(out.as_deref(), &text)
             }

@@ -47,9 +47,19 @@ pub fn run(args: &[String]) -> Result<()> {
                 .ok_or_else(|| anyhow!("{flag} needs a value\nusage: {USAGE}"))
         };
         match flag.as_str() {
-            "--device" => device = Some(DeviceSlot(slot("devices", DEVICE_LABELS, value()?)?)),
+            "--device" => {
+                device = Some(DeviceSlot(crate::render::preset_slot(
+                    "devices",
+                    DEVICE_LABELS,
+                    value()?,
+                )?))
+            }
             "--headphone" => {
-                headphone = HeadphoneSlot(slot("headphones", HEADPHONE_LABELS, value()?)?);
+                headphone = HeadphoneSlot(crate::render::preset_slot(
+                    "headphones",
+                    HEADPHONE_LABELS,
+                    value()?,
+                )?);
             }
             "--mode" => {
                 mode = match value()?.to_ascii_lowercase().as_str() {
@@ -106,11 +116,6 @@ pub fn run(args: &[String]) -> Result<()> {
         eprintln!("plots written to {}", dir.display());
     }
     Ok(())
-}
-
-/// Slot of a device or headphone (see [`crate::render::preset_slot`]).
-fn slot(kind: &str, labels: &[&str], value: &str) -> Result<usize> {
-    crate::render::preset_slot(kind, labels, value)
 }
 
 fn print_summary(m: &Measurement) {

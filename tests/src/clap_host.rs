@@ -652,6 +652,29 @@ impl ClapInstance {
         params.text_to_value(&self.instance.plugin_handle(), ClapId::new(param_id), &text)
     }
 
+    /// Queue every value of `values` that differs from its default, as a host's controls
+    /// would set it: stepped parameters by their index, continuous ones by their text
+    /// (nice-plug's CLAP float values are normalised, so their plain value goes through
+    /// `text_to_value`).
+    pub fn set_values(&mut self, values: &sourcery_dsp::ParamValues) {
+        let defaults = sourcery_dsp::ParamValues::default();
+        for (spec, (v, d)) in sourcery_dsp::PARAMS
+            .iter()
+            .zip(values.0.iter().zip(defaults.0.iter()))
+        {
+            if v != d {
+                let id = param_id(spec.id);
+                let value = match spec.kind {
+                    sourcery_dsp::ParamKind::Float { .. } => self
+                        .text_to_value(id, &v.to_string())
+                        .unwrap_or_else(|| panic!("{} cannot parse {v}", spec.id)),
+                    _ => f64::from(*v),
+                };
+                self.set_param(id, value);
+            }
+        }
+    }
+
     /// Queue a parameter value (a CLAP value, see the module docs) to be sent as a
     /// param-value event at the start of the next process call or [`Self::flush_params`].
     pub fn set_param(&mut self, param_id: u32, value: f64) {

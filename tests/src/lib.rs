@@ -3,7 +3,7 @@
 
 pub mod clap_host;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 /// CLAP plugin id of the Sourcery plugin (also in `plugins/sourcery`).
 pub const CLAP_ID: &str = "audio.sourcery.sourcery";
@@ -107,4 +107,43 @@ pub fn max_diff_after(rendered: &[Vec<f32>], output: &[Vec<f32>], latency: usize
         }
     }
     diff
+}
+
+/// Write a 32-bit float WAV at `rate` from one buffer per channel.
+pub fn write_wav(path: &Path, channels: &[Vec<f32>], rate: u32) {
+    let spec = hound::WavSpec {
+        channels: channels.len() as u16,
+        sample_rate: rate,
+        bits_per_sample: 32,
+        sample_format: hound::SampleFormat::Float,
+    };
+    let mut writer = hound::WavWriter::create(path, spec).expect("create the WAV");
+    for i in 0..channels[0].len() {
+        for channel in channels {
+            writer.write_sample(channel[i]).unwrap();
+        }
+    }
+    writer.finalize().unwrap();
+}
+
+/// Read a WAV (float or integer): its rate, and one buffer per channel, full scale = 1.0.
+pub fn read_wav(path: &Path) -> (u32, Vec<Vec<f32>>) {
+    let mut reader =
+        hound::WavReader::open(path).unwrap_or_else(|e| panic!("open {}: {e}", path.display()));
+    let spec = reader.spec();
+    let interleaved: Vec<f32> = match spec.sample_format {
+        hound::SampleFormat::Float => reader.samples::<f32>().map(Result::unwrap).collect(),
+        hound::SampleFormat::Int => {
+            let full_scale = (1u64 << (spec.bits_per_sample - 1)) as f32;
+            reader
+                .samples::<i32>()
+                .map(|s| s.unwrap() as f32 / full_scale)
+                .collect()
+        }
+    };
+    let n = usize::from(spec.channels);
+    let channels = (0..n)
+        .map(|ch| interleaved.iter().skip(ch).step_by(n).copied().collect())
+        .collect();
+    (spec.sample_rate, channels)
 }

@@ -17,20 +17,13 @@ use std::process::Command;
 use sourcery_dsp::params::BandField;
 use sourcery_dsp::presets::{DeviceSlot, HeadphoneSlot};
 use sourcery_dsp::{ParamId, Settings};
-use sourcery_tests::{bundle, skip_unless};
+use sourcery_tests::{bundle, have_program, read_wav, skip_unless};
 
 const RATE: u32 = 48_000;
 /// Session length, samples (2 s).
 const LENGTH: u64 = 96_000;
 /// Ardour 7's superclock ticks per second (session positions in the XML).
 const SUPERCLOCK: u64 = 282_240_000;
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// The Sourcery parameters the session sets, as (table index, value).
 fn parameters() -> Vec<(usize, f32)> {
@@ -143,18 +136,15 @@ fn export(session: &Path, name: &str, lv2_path: &Path, out: &Path) -> Vec<Vec<f3
         "ardour7-export: {}",
         String::from_utf8_lossy(&status.stderr)
     );
-    let mut reader = hound::WavReader::open(out).expect("the export is a WAV");
-    let channels = usize::from(reader.spec().channels);
-    let samples: Vec<f32> = reader.samples::<f32>().map(Result::unwrap).collect();
-    (0..channels)
-        .map(|c| samples.iter().skip(c).step_by(channels).copied().collect())
-        .collect()
+    let (rate, channels) = read_wav(out);
+    assert_eq!(rate, RATE, "the export is at the session rate");
+    channels
 }
 
 #[test]
 fn ardour_session_with_the_lv2_reopens_and_exports_what_the_renderer_gives() {
     if !skip_unless(
-        have("ardour7-lua") && have("ardour7-export"),
+        have_program("ardour7-lua") && have_program("ardour7-export"),
         "Ardour 7 (ardour7-lua, ardour7-export)",
         "Install it with `sudo apt-get install ardour`.",
     ) {

@@ -873,7 +873,7 @@ fn your_chain_parameters_equal_the_renderer_and_travel_in_the_state() {
     };
     use sourcery_dsp::presets::{DeviceSlot, HeadphoneSlot};
     use sourcery_dsp::settings::LevelMode;
-    use sourcery_dsp::{ParamValues, Settings, PARAMS};
+    use sourcery_dsp::Settings;
     let sr = 48_000.0;
     let block = 512;
     let input = test_signal(sr, 0.5, 2);
@@ -887,25 +887,13 @@ fn your_chain_parameters_equal_the_renderer_and_travel_in_the_state() {
     settings.yours.z_out_ohms = 10.0;
     settings.yours.spl_db = 100.0;
     settings.set_level_mode(LevelMode::Calibrated);
-    let (values, defaults) = (settings.to_values(), ParamValues::default());
+    let values = settings.to_values();
 
     let mut a = load(&path);
     ok(a.set_render_offline(true));
     ok(a.activate(sr, block as u32, 2));
-    for (spec, (v, d)) in PARAMS.iter().zip(values.0.iter().zip(defaults.0.iter())) {
-        if v != d {
-            let id = param_id(spec.id);
-            // Continuous parameters travel normalised in nice-plug's CLAP values: set them
-            // by their text, as a host's text field does.
-            let value = match spec.kind {
-                sourcery_dsp::ParamKind::Float { .. } => a
-                    .text_to_value(id, &v.to_string())
-                    .unwrap_or_else(|| panic!("{} cannot parse {v}", spec.id)),
-                _ => f64::from(*v),
-            };
-            a.set_param(id, value);
-        }
-    }
+    // Continuous parameters by their text, as a host's text field sets them.
+    a.set_values(&values);
     ok(a.process_signal(&[vec![0.0; block], vec![0.0; block]], &[block]));
     // A fresh start at these values (activation snaps the ramps), as the renderer starts.
     ok(a.activate(sr, block as u32, 2));

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use sourcery_dsp::presets::{factory_file, factory_presets, save_user_preset, Preset};
-use sourcery_dsp::{ParamKind, ParamValues, Settings, PARAMS};
+use sourcery_dsp::{ParamKind, ParamValues, Settings};
 use sourcery_tests::clap_host::{crawl_presets, param_id, ClapInstance, CrawledPreset};
 use sourcery_tests::{bundle, sine, CLAP_ID};
 
@@ -50,24 +50,6 @@ fn user_folder() -> (PathBuf, Preset) {
 }
 
 use sourcery_dsp::ParamId;
-
-/// Set `values` (where they differ from the defaults) through the host's parameter path.
-fn set_by_hand(instance: &mut ClapInstance, values: &ParamValues) {
-    let defaults = ParamValues::default();
-    for (spec, (v, d)) in PARAMS.iter().zip(values.0.iter().zip(defaults.0.iter())) {
-        if v != d {
-            let id = param_id(spec.id);
-            let value = match spec.kind {
-                // nice-plug's CLAP float values are normalised: set them by their text.
-                ParamKind::Float { .. } => instance
-                    .text_to_value(id, &v.to_string())
-                    .unwrap_or_else(|| panic!("{} cannot parse {v}", spec.id)),
-                _ => f64::from(*v),
-            };
-            instance.set_param(id, value);
-        }
-    }
-}
 
 #[test]
 fn presets_are_discovered_and_load_like_the_same_settings_set_by_hand() {
@@ -198,7 +180,7 @@ fn presets_are_discovered_and_load_like_the_same_settings_set_by_hand() {
     let mut by_hand = ok(ClapInstance::load(&path, CLAP_ID));
     ok(by_hand.set_render_offline(true));
     ok(by_hand.activate(sr, block as u32, 2));
-    set_by_hand(&mut by_hand, &values);
+    by_hand.set_values(&values);
     ok(by_hand.process_signal(&[vec![0.0; block], vec![0.0; block]], &[block]));
     ok(by_hand.activate(sr, block as u32, 2));
     let out_by_hand = ok(by_hand.process_signal(&padded, &[block]));

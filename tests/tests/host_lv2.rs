@@ -15,7 +15,8 @@ use sourcery_dsp::params::ParamId;
 use sourcery_dsp::presets::{HeadphoneSlot, Preset, PresetCurve};
 use sourcery_dsp::{Engine, ParamKind, Settings, PARAMS};
 use sourcery_tests::{
-    bundle, gain_db, have_program, rms_db, sine, skip_unless, LV2_URI_MONO, LV2_URI_STEREO,
+    bundle, gain_db, have_program, read_wav, rms_db, sine, skip_unless, write_wav, LV2_URI_MONO,
+    LV2_URI_STEREO,
 };
 
 const RATE: u32 = 48_000;
@@ -65,44 +66,6 @@ fn engine_latency(channels: usize) -> usize {
     engine.latency_samples()
 }
 
-/// Write a 32-bit float WAV from one buffer per channel.
-fn write_wav(path: &Path, channels: &[Vec<f32>]) {
-    let spec = hound::WavSpec {
-        channels: channels.len() as u16,
-        sample_rate: RATE,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut writer = hound::WavWriter::create(path, spec).expect("create the input WAV");
-    for i in 0..channels[0].len() {
-        for channel in channels {
-            writer.write_sample(channel[i]).unwrap();
-        }
-    }
-    writer.finalize().unwrap();
-}
-
-/// Read a WAV (float or integer) into one buffer per channel, full scale = 1.0.
-fn read_wav(path: &Path) -> Vec<Vec<f32>> {
-    let mut reader = hound::WavReader::open(path).expect("open the output WAV");
-    let spec = reader.spec();
-    assert_eq!(spec.sample_rate, RATE, "lv2apply keeps the sample rate");
-    let interleaved: Vec<f32> = match spec.sample_format {
-        hound::SampleFormat::Float => reader.samples::<f32>().map(Result::unwrap).collect(),
-        hound::SampleFormat::Int => {
-            let full_scale = (1u64 << (spec.bits_per_sample - 1)) as f32;
-            reader
-                .samples::<i32>()
-                .map(|s| s.unwrap() as f32 / full_scale)
-                .collect()
-        }
-    };
-    let n = usize::from(spec.channels);
-    (0..n)
-        .map(|ch| interleaved.iter().skip(ch).step_by(n).copied().collect())
-        .collect()
-}
-
 /// Run `lv2apply` on `input`, with `controls` as `(symbol, value)`, and read the result.
 fn lv2apply(
     bundle: &Path,
@@ -113,7 +76,7 @@ fn lv2apply(
 ) -> Vec<Vec<f32>> {
     let in_path = dir.join("in.wav");
     let out_path = dir.join("out.wav");
-    write_wav(&in_path, input);
+    write_wav(&in_path, input, RATE);
     let mut command = Command::new("lv2apply");
     command
         .env("LV2_PATH", lv2_path(bundle))
@@ -132,7 +95,8 @@ fn lv2apply(
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
-    let result = read_wav(&out_path);
+    let (rate, result) = read_wav(&out_path);
+    assert_eq!(rate, RATE, "lv2apply keeps the sample rate");
     assert_eq!(result.len(), input.len(), "channel count");
     assert_eq!(result[0].len(), input[0].len(), "frame count");
     result

@@ -14,16 +14,9 @@ use std::time::{Duration, Instant};
 use sourcery_dsp::dac::DacMode;
 use sourcery_dsp::presets::{DeviceSlot, HeadphoneSlot};
 use sourcery_dsp::Settings;
-use sourcery_tests::{bundle, skip_unless};
+use sourcery_tests::{bundle, have_program, read_wav, skip_unless, write_wav};
 
 const RATE: u32 = 48_000;
-
-fn have(tool: &str) -> bool {
-    Command::new("sh")
-        .args(["-c", &format!("command -v {tool}")])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
 
 /// The daemon's own configuration: the modules a filter-chain and clients need, and a null
 /// sink that drives the graph.
@@ -115,22 +108,6 @@ fn droop_db(x: &[f32]) -> (f64, usize) {
     (20.0 * (hi / lo).log10(), start)
 }
 
-fn write_wav(path: &Path, channels: &[Vec<f32>]) {
-    let spec = hound::WavSpec {
-        channels: channels.len() as u16,
-        sample_rate: RATE,
-        bits_per_sample: 32,
-        sample_format: hound::SampleFormat::Float,
-    };
-    let mut w = hound::WavWriter::create(path, spec).unwrap();
-    for i in 0..channels[0].len() {
-        for c in channels {
-            w.write_sample(c[i]).unwrap();
-        }
-    }
-    w.finalize().unwrap();
-}
-
 /// Set to run this test. It is opt-in for now: it passed when run alone, but later runs in
 /// the development sandbox ended the sandbox's whole process tree, a cause not yet found
 /// (see the README); CI does not run it until that is understood.
@@ -150,7 +127,7 @@ fn pipewire_hosts_the_exported_sink_and_the_recording_shows_the_nos_droop() {
         "pw-record",
         "pw-cli",
     ];
-    let missing: Vec<&str> = tools.iter().copied().filter(|t| !have(t)).collect();
+    let missing: Vec<&str> = tools.iter().copied().filter(|t| !have_program(t)).collect();
     if !skip_unless(
         missing.is_empty(),
         &format!("PipeWire's tools ({})", missing.join(", ")),
@@ -231,7 +208,7 @@ fn pipewire_hosts_the_exported_sink_and_the_recording_shows_the_nos_droop() {
 
     let input = test_signal();
     let (in_wav, out_wav) = (dir.join("in.wav"), dir.join("out.wav"));
-    write_wav(&in_wav, &input);
+    write_wav(&in_wav, &input, RATE);
     let mut record = Command::new("pw-record");
     record.args([
         "--target",
@@ -268,15 +245,8 @@ fn pipewire_hosts_the_exported_sink_and_the_recording_shows_the_nos_droop() {
     std::thread::sleep(Duration::from_millis(500));
     drop(daemons);
 
-    let recorded: Vec<f32> = {
-        let mut reader = hound::WavReader::open(&out_wav).expect("pw-record wrote a WAV");
-        let channels = usize::from(reader.spec().channels);
-        reader
-            .samples::<f32>()
-            .map(Result::unwrap)
-            .step_by(channels)
-            .collect()
-    };
+    let (_, mut recorded) = read_wav(&out_wav);
+    let recorded = recorded.swap_remove(0);
     let rendered =
         sourcery_dsp::render::render_blocks(&settings, &input, RATE as f32, 1024, &mut |_| {});
     let (input_db, _) = droop_db(&input[0]);

@@ -63,7 +63,7 @@ pub fn preset_statements(preset: &Preset, plugin: &str) -> String {
         "    a pset:Preset ;\n    lv2:appliesTo <{plugin}> ;\n    rdfs:label {}",
         turtle_string(&preset.name)
     );
-    if let Some(comment) = preset_comment(preset) {
+    if let Some(comment) = preset.comment() {
         let _ = write!(out, " ;\n    rdfs:comment {}", turtle_string(&comment));
     }
     if !preset.values.is_empty() {
@@ -90,16 +90,6 @@ pub fn preset_statements(preset: &Preset, plugin: &str) -> String {
     }
     out.push_str(" .\n");
     out
-}
-
-/// The `rdfs:comment` of a preset: its description, then what it rests on.
-pub fn preset_comment(preset: &Preset) -> Option<String> {
-    match (&preset.description, &preset.basis) {
-        (Some(d), Some(b)) => Some(format!("{d}\nBasis: {b}")),
-        (Some(d), None) => Some(d.clone()),
-        (None, Some(b)) => Some(format!("Basis: {b}")),
-        (None, None) => None,
-    }
 }
 
 /// Name of the user preset bundle of `preset`: `sourcery-<slug>.preset.lv2`.

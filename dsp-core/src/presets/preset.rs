@@ -80,6 +80,17 @@ impl Preset {
         }
     }
 
+    /// What a host shows about the preset (CLAP's description, LV2's `rdfs:comment`, the
+    /// editor's tooltip): its description, then what it rests on.
+    pub fn comment(&self) -> Option<String> {
+        match (&self.description, &self.basis) {
+            (Some(d), Some(b)) => Some(format!("{d}\nBasis: {b}")),
+            (Some(d), None) => Some(d.clone()),
+            (None, Some(b)) => Some(format!("Basis: {b}")),
+            (None, None) => None,
+        }
+    }
+
     /// The value this preset sets for `id`, if it sets one.
     pub fn value(&self, id: ParamId) -> Option<f32> {
         self.values.iter().find(|(i, _)| *i == id).map(|&(_, v)| v)

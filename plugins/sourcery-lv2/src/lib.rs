@@ -460,17 +460,9 @@ unsafe extern "C" fn state_save(
     _flags: u32,
     _features: *const *const LV2_Feature,
 ) -> LV2_State_Status {
-    // SAFETY: as in `connect_port`; save is not called concurrently with other instance
-    // functions of this instance (LV2 state threading rules).
-    let Some(plugin) = (unsafe { plugin(handle) }) else {
-        return STATE_ERR_UNKNOWN;
-    };
-    // A panic must not unwind into the host.
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the host's own store function and handle.
-        unsafe { plugin.save(store, state) }
-    }))
-    .unwrap_or(STATE_ERR_UNKNOWN)
+    // SAFETY: save is not called concurrently with other functions of this instance (LV2
+    // state threading rules); `store` and `state` are the host's own.
+    unsafe { state_call(handle, |plugin| plugin.save(store, state)) }
 }
 
 unsafe extern "C" fn state_restore(
@@ -480,15 +472,26 @@ unsafe extern "C" fn state_restore(
     _flags: u32,
     _features: *const *const LV2_Feature,
 ) -> LV2_State_Status {
-    // SAFETY: as in `state_save` (restore is in the instantiation threading class).
+    // SAFETY: restore is in the instantiation threading class; `retrieve` and `state` are
+    // the host's own.
+    unsafe { state_call(handle, |plugin| plugin.restore(retrieve, state)) }
+}
+
+/// Run a state function on the instance behind `handle`: a null handle, or a panic (which
+/// must not unwind into the host), is `STATE_ERR_UNKNOWN`.
+///
+/// # Safety
+/// As in `connect_port`, and no other function of this instance may run meanwhile.
+unsafe fn state_call(
+    handle: LV2_Handle,
+    f: impl FnOnce(&mut Plugin) -> LV2_State_Status,
+) -> LV2_State_Status {
+    // SAFETY: the caller's contract.
     let Some(plugin) = (unsafe { plugin(handle) }) else {
         return STATE_ERR_UNKNOWN;
     };
-    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        // SAFETY: the host's own retrieve function and handle.
-        unsafe { plugin.restore(retrieve, state) }
-    }))
-    .unwrap_or(STATE_ERR_UNKNOWN)
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| f(plugin)))
+        .unwrap_or(STATE_ERR_UNKNOWN)
 }
 
 /// The `state:interface` extension.

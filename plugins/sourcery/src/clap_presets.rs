@@ -223,13 +223,7 @@ impl Receiver<'_> {
             if let (Some(add), Some(author)) = (r.add_creator, &preset.author) {
                 add(r, Self::text(author).as_ptr());
             }
-            let description = match (&preset.description, &preset.basis) {
-                (Some(d), Some(b)) => Some(format!("{d} Basis: {b}")),
-                (Some(d), None) => Some(d.clone()),
-                (None, Some(b)) => Some(format!("Basis: {b}")),
-                (None, None) => None,
-            };
-            if let (Some(set), Some(description)) = (r.set_description, description) {
+            if let (Some(set), Some(description)) = (r.set_description, preset.comment()) {
                 set(r, Self::text(&description).as_ptr());
             }
             if let Some(add) = r.add_feature {

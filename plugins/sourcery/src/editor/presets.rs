@@ -203,15 +203,10 @@ impl PresetsState {
 }
 
 fn preset_button(ui: &mut egui::Ui, preset: &Preset) -> egui::Response {
-    let mut tip = preset.description.clone().unwrap_or_default();
-    if let Some(basis) = &preset.basis {
-        tip.push_str(&format!("\nBasis: {basis}"));
-    }
     let response = ui.button(&preset.name);
-    if tip.is_empty() {
-        response
-    } else {
-        response.on_hover_text(tip)
+    match preset.comment() {
+        Some(tip) => response.on_hover_text(tip),
+        None => response,
     }
 }
 
