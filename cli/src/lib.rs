@@ -39,6 +39,9 @@ enum Command {
     Peq {
         /// The ParametricEQ.txt file.
         file: PathBuf,
+        /// Print the preamp, the bands and the plugin's control values as JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// What a setting means at the ear: SPL of a 0 dBFS sine, hiss SPL(A), headroom, for
     /// every device × headphone with a published sensitivity.
@@ -171,8 +174,8 @@ struct RenderArgs {
     /// Render at this rate (IN is converted first, with rubato's FFT resampler).
     #[arg(long, value_name = "HZ")]
     rate: Option<String>,
-    /// IN (WAV, FLAC, AIFF, MP3, Ogg Vorbis) and OUT (WAV); with OUT alone, a 5 s demo
-    /// signal (sweep, burst, silence) is rendered.
+    /// IN (WAV, FLAC, AIFF, MP3, Ogg Vorbis) and OUT (.wav or .flac; IN's bit depth and
+    /// tags); with OUT alone, a 5 s demo signal (sweep, burst, silence) is rendered.
     #[arg(value_name = "[IN] OUT", num_args = 1..=2, required = true)]
     files: Vec<PathBuf>,
 }
@@ -213,21 +216,24 @@ struct MeasureArgs {
 
 #[derive(Args, Debug)]
 struct SplArgs {
-    /// Only this device (a unique part of its name).
-    #[arg(long)]
+    /// Only this device (its id, name or a unique part of either).
+    #[arg(long, value_name = "ID")]
     device: Option<String>,
-    /// Only this headphone (a unique part of its name).
-    #[arg(long)]
+    /// Only this headphone (its id, name or a unique part of either).
+    #[arg(long, value_name = "ID")]
     headphone: Option<String>,
     /// se or bal.
-    #[arg(long)]
+    #[arg(long, value_name = "se|bal")]
     output: Option<String>,
-    /// Low, Medium or High.
-    #[arg(long)]
+    /// Gain step.
+    #[arg(long, value_name = "low|medium|high")]
     gain: Option<String>,
     /// 0…100 %.
-    #[arg(long)]
+    #[arg(long, value_name = "PERCENT")]
     volume: Option<String>,
+    /// Print the rows as JSON (∞ as null).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -329,7 +335,14 @@ impl Cli {
                 }
                 measure::run(&flags)
             }
-            Command::Peq { file } => tools::peq(&[path(&file)]),
+            Command::Peq { file, json } => {
+                let mut flags = Vec::new();
+                if json {
+                    flags.push("--json".to_owned());
+                }
+                flags.push(path(&file));
+                tools::peq(&flags)
+            }
             Command::Spl(args) => {
                 let mut flags = Vec::new();
                 push(&mut flags, "--device", &args.device);
@@ -337,6 +350,9 @@ impl Cli {
                 push(&mut flags, "--output", &args.output);
                 push(&mut flags, "--gain", &args.gain);
                 push(&mut flags, "--volume", &args.volume);
+                if args.json {
+                    flags.push("--json".to_owned());
+                }
                 tools::spl(&flags)
             }
             Command::Export(ExportCommand::Apo {
@@ -399,6 +415,7 @@ where
     I: IntoIterator<Item = T>,
     T: Into<OsString> + Clone,
 {
+    audio::install_interrupt_cleanup();
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

@@ -14,9 +14,10 @@
 //! - The rendering itself is [`sourcery_dsp::render::render_blocks`]: the engine is prepared,
 //!   the settings applied with `Engine::apply_now`, the latency dropped and the tail flushed,
 //!   so OUT has exactly IN's length and lines up with it. This module only does the I/O.
-//! - WAV through `hound`: 8/16/24/32-bit integer or 32-bit float, any rate, mono or stereo.
-//!   OUT has IN's format (integer output is rounded without dither and clipped to full scale;
-//!   the number of clipped samples is reported).
+//! - Files through [`crate::audio`]: IN is WAV, FLAC, AIFF, MP3 or Ogg Vorbis, any rate, mono
+//!   or stereo; OUT is WAV or FLAC (by its extension) with IN's bit depth where it has one
+//!   (integer output is rounded without dither and clipped to full scale; the number of
+//!   clipped samples is reported) and IN's tags.
 //! - `--rate HZ` (different from IN's rate) converts IN with rubato's synchronous FFT resampler
 //!   (`rubato::Fft`, `f64`, FFT sizes kept even so the output is aligned) before rendering at that rate. Rubato's README names it the choice
 //!   for a fixed-ratio offline conversion: as good as its best asynchronous sinc resampler
@@ -129,6 +130,8 @@ pub struct Audio {
     /// Sample format of the file it came from / goes to.
     pub format: WavFormat,
     pub channels: Vec<Vec<f32>>,
+    /// Tags as (Vorbis comment name, value): `TITLE`, `ARTIST`… (see [`crate::audio`]).
+    pub tags: Vec<(String, String)>,
 }
 
 impl Audio {
@@ -170,6 +173,7 @@ pub fn run(args: &[String]) -> Result<()> {
                 sample_rate: rate,
                 format: WavFormat::Float32,
                 channels: vec![x.clone(), x],
+                tags: Vec::new(),
             }
         }
     };
@@ -202,7 +206,16 @@ pub fn run(args: &[String]) -> Result<()> {
         }
     }
     let started = std::time::Instant::now();
-    let output = render_audio(&options.settings, &input, options.rate_hz, true)?;
+    let mut output = render_audio(&options.settings, &input, options.rate_hz, true)?;
+    output.tags = crate::audio::output_tags(
+        &input.tags,
+        &format!(
+            "Sourcery {} render: {} on {}",
+            env!("CARGO_PKG_VERSION"),
+            DEVICE_LABELS[options.settings.device.0],
+            HEADPHONE_LABELS[options.settings.headphone.0]
+        ),
+    );
     let clipped = crate::audio::write_atomically(&options.output, &output)?;
     let seconds = output.frames() as f64 / f64::from(output.sample_rate);
     eprintln!(
@@ -335,7 +348,7 @@ pub fn parse_settings(args: &[String]) -> Result<(Settings, Option<u32>, Vec<Pat
 }
 
 /// Index of `value` in `labels`, compared case-insensitively.
-fn label(labels: &[&str], value: &str) -> Result<usize> {
+pub(crate) fn label(labels: &[&str], value: &str) -> Result<usize> {
     labels
         .iter()
         .position(|l| l.eq_ignore_ascii_case(value))
@@ -535,6 +548,7 @@ pub fn render_audio(
         sample_rate,
         format: input.format,
         channels: rendered,
+        tags: input.tags.clone(),
     })
 }
 
@@ -632,6 +646,7 @@ pub fn read_wav(path: &Path) -> Result<Audio> {
         sample_rate: spec.sample_rate,
         format,
         channels,
+        tags: Vec::new(),
     })
 }
 
@@ -657,12 +672,7 @@ pub fn write_wav(path: &Path, audio: &Audio) -> Result<usize> {
             match audio.format {
                 WavFormat::Float32 => writer.write_sample(x)?,
                 WavFormat::Int(bits) => {
-                    let full = f64::from(1u32 << (bits - 1));
-                    let v = (f64::from(x) * full).round();
-                    if v > full - 1.0 || v < -full {
-                        clipped += 1;
-                    }
-                    writer.write_sample(v.clamp(-full, full - 1.0) as i32)?;
+                    writer.write_sample(crate::audio::to_int(x, bits, &mut clipped))?;
                 }
             }
         }
@@ -826,6 +836,7 @@ mod tests {
                 sample_rate: rate,
                 format,
                 channels: vec![left, right],
+                tags: Vec::new(),
             };
             assert_eq!(write_wav(&path, &audio).expect("write"), 0);
             let back = read_wav(&path).expect("read");
@@ -881,6 +892,7 @@ mod tests {
             sample_rate: from,
             format: WavFormat::Float32,
             channels: vec![x.clone()],
+            tags: Vec::new(),
         };
         let out = render_audio(&ideal(), &input, Some(to), false).expect("render");
         assert_eq!(out.sample_rate, to);

@@ -40,12 +40,7 @@ fn fails(cmd: &mut Command, code: i32) -> String {
 }
 
 fn read_wav(path: &Path) -> Vec<Vec<f32>> {
-    let mut reader = hound::WavReader::open(path).unwrap();
-    let channels = usize::from(reader.spec().channels);
-    let samples: Vec<f32> = reader.samples::<f32>().map(Result::unwrap).collect();
-    (0..channels)
-        .map(|c| samples.iter().skip(c).step_by(channels).copied().collect())
-        .collect()
+    sourcery_cli::audio::read_audio(path).unwrap().channels
 }
 
 fn rms_db(x: &[f32]) -> f64 {
@@ -330,4 +325,204 @@ fn export_apo_writes_the_linear_part_and_says_what_it_leaves_out() {
         .parse()
         .unwrap();
     assert!((last + 3.2).abs() < 0.15, "{graphic}");
+}
+
+/// A 24-bit stereo FLAC with tags (written by the tool's own writer), rendered into FLAC and
+/// into WAV: both keep 24 bits and the samples the renderer gives (to the 24-bit grid), the
+/// tags come along (ReplayGain dropped, ENCODER naming the voicing), and WAV carries the
+/// ones RIFF INFO has.
+#[test]
+fn flac_and_wav_out_keep_the_bit_depth_the_samples_and_the_tags() {
+    use sourcery_cli::render::{Audio, WavFormat};
+    let dir = scratch("flac-out");
+    let rate = 48_000u32;
+    let grid = |v: f64| ((v * 8_388_608.0).round() / 8_388_608.0) as f32;
+    let tone = |f: f64, a: f64| -> Vec<f32> {
+        (0..9_600)
+            .map(|n| grid(a * (std::f64::consts::TAU * f * f64::from(n) / f64::from(rate)).sin()))
+            .collect()
+    };
+    let input = Audio {
+        sample_rate: rate,
+        format: WavFormat::Int(24),
+        channels: vec![tone(1000.0, 0.5), tone(15_000.0, 0.25)],
+        tags: vec![
+            ("TITLE".into(), "Sine à 1 kHz".into()),
+            ("ARTIST".into(), "Sourcery tests".into()),
+            ("REPLAYGAIN_TRACK_GAIN".into(), "-3.2 dB".into()),
+        ],
+    };
+    let in_path = dir.join("in.flac");
+    sourcery_cli::audio::write_atomically(&in_path, &input).unwrap();
+    let back = sourcery_cli::audio::read_audio(&in_path).unwrap();
+    assert_eq!(back.format, WavFormat::Int(24));
+    assert_eq!(
+        back.channels, input.channels,
+        "FLAC is lossless on the 24-bit grid"
+    );
+    assert_eq!(back.tags, input.tags, "tags read back from our FLAC");
+
+    let settings = sourcery_dsp::Settings {
+        device: sourcery_dsp::presets::DeviceSlot::by_id("fiio-k13-r2r").unwrap(),
+        headphone: sourcery_dsp::presets::HeadphoneSlot::by_id("sennheiser-hd600").unwrap(),
+        dac_mode: sourcery_dsp::dac::DacMode::Nos,
+        ..sourcery_dsp::Settings::default()
+    };
+    let rendered = sourcery_dsp::render::render(&settings, &input.channels, rate as f32);
+    for name in ["out.flac", "out.wav"] {
+        let out = dir.join(name);
+        sourcery()
+            .args([
+                "render",
+                "--device",
+                "k13",
+                "--headphone",
+                "hd600",
+                "--mode",
+                "nos",
+            ])
+            .arg(&in_path)
+            .arg(&out)
+            .assert()
+            .success();
+        let got = sourcery_cli::audio::read_audio(&out).unwrap();
+        assert_eq!(got.format, WavFormat::Int(24), "{name} keeps 24 bits");
+        let mut diff = 0.0f32;
+        for (a, b) in got.channels.iter().zip(&rendered) {
+            assert_eq!(a.len(), b.len(), "{name}: every frame");
+            for (x, y) in a.iter().zip(b) {
+                diff = diff.max((x - y).abs());
+            }
+        }
+        println!(
+            "{name}: max |Δ| {diff:e} against the renderer; tags {:?}",
+            got.tags
+        );
+        assert!(
+            diff <= 0.6 / 8_388_608.0,
+            "{name}: max |Δ| {diff:e}, half an LSB allowed"
+        );
+        let tag = |key: &str| {
+            got.tags
+                .iter()
+                .find(|(k, _)| k == key)
+                .map(|(_, v)| v.as_str())
+        };
+        assert_eq!(tag("TITLE"), Some("Sine à 1 kHz"), "{name}");
+        assert_eq!(tag("ARTIST"), Some("Sourcery tests"), "{name}");
+        assert_eq!(
+            tag("REPLAYGAIN_TRACK_GAIN"),
+            None,
+            "{name}: the level changed"
+        );
+        let encoder = tag("ENCODER").unwrap_or_default();
+        assert!(
+            encoder.contains("FiiO K13 R2R") && encoder.contains("Sennheiser HD600"),
+            "{name}: ENCODER {encoder:?}"
+        );
+    }
+}
+
+/// Ctrl-C while rendering, and again with the finished temporary file not yet renamed:
+/// exit code 130, OUT not created, no temporary file left.
+#[test]
+fn ctrl_c_leaves_no_partial_or_temporary_file() {
+    use sourcery_cli::render::{Audio, WavFormat};
+    let dir = scratch("ctrl-c");
+    let input = dir.join("long.wav");
+    let x: Vec<f32> = (0..48_000 * 20)
+        .map(|n| (0.3 * (f64::from(n) * 0.0654).sin()) as f32)
+        .collect();
+    sourcery_cli::render::write_wav(
+        &input,
+        &Audio {
+            sample_rate: 48_000,
+            format: WavFormat::Float32,
+            channels: vec![x.clone(), x],
+            tags: Vec::new(),
+        },
+    )
+    .unwrap();
+    let files = || -> Vec<String> {
+        let mut names: Vec<String> = std::fs::read_dir(&dir)
+            .unwrap()
+            .filter_map(Result::ok)
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    for (out, hold) in [("during-render.flac", false), ("before-rename.wav", true)] {
+        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("sourcery"));
+        cmd.args(["render", "--device", "k13"])
+            .arg(&input)
+            .arg(dir.join(out))
+            .env("SOURCERY_CONFIG_DIR", scratch("config"))
+            .env("SOURCERY_DATA_DIR", scratch("data"))
+            .stderr(std::process::Stdio::piped());
+        if hold {
+            cmd.env("SOURCERY_TEST_HOLD_TEMP_MS", "60000");
+        }
+        let child = cmd.spawn().unwrap();
+        let started = std::time::Instant::now();
+        if hold {
+            // Wait for the finished temporary file.
+            while !files().iter().any(|f| f.ends_with(".tmp")) {
+                assert!(
+                    started.elapsed().as_secs() < 60,
+                    "no temporary file appeared"
+                );
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+        } else {
+            std::thread::sleep(std::time::Duration::from_millis(150));
+        }
+        let seen = files();
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: kill(2) on the child's own pid.
+        unsafe { libc::kill(pid, libc::SIGINT) };
+        let output = child.wait_with_output().unwrap();
+        let err = String::from_utf8_lossy(&output.stderr).into_owned();
+        println!("{out}: files when interrupted {seen:?}; {err}");
+        assert_eq!(output.status.code(), Some(130), "{out}: {err}");
+        assert!(err.contains("interrupted"), "{out}: {err}");
+        assert_eq!(files(), vec!["long.wav".to_owned()], "{out}: nothing left");
+    }
+}
+
+#[test]
+fn spl_and_peq_print_json() {
+    let output = sourcery()
+        .args(["spl", "--device", "k13", "--headphone", "hd600", "--json"])
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let rows: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let rows = rows.as_array().expect("an array");
+    assert_eq!(rows.len(), 1, "{rows:?}");
+    assert_eq!(rows[0]["device"], "FiiO K13 R2R");
+    assert_eq!(rows[0]["headphone"], "Sennheiser HD600");
+    let spl = rows[0]["spl_full_scale_db"].as_f64().unwrap();
+    assert!((40.0..140.0).contains(&spl), "{spl}");
+
+    let file = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../dsp-core/tests/data/autoeq/Sennheiser HD 600 ParametricEQ.txt");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let output = sourcery()
+        .args(["peq", "--json"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stderr(&output));
+    let value: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let bands = value["bands"].as_array().unwrap();
+    let filters = text.lines().filter(|l| l.starts_with("Filter")).count();
+    assert_eq!(bands.len(), filters, "one band per Filter line");
+    let preamp: f64 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("Preamp:"))
+        .and_then(|v| v.trim().trim_end_matches("dB").trim().parse().ok())
+        .unwrap();
+    assert_eq!(value["preamp_db"].as_f64(), Some(preamp));
+    assert_eq!(value["controls"]["peq_on"], 1.0, "{}", value["controls"]);
 }
