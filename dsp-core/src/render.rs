@@ -179,4 +179,42 @@ mod tests {
             assert!(diff <= 1e-6, "blocks of 512 vs {block} differ by {diff:e}");
         }
     }
+
+    /// A structural change (OS → NOS) swaps the chains where the swap's fade-out ends,
+    /// wherever the blocks end: the render is the same for every block size (a host's
+    /// offline bounce equals the renderer whatever its block boundaries). Before, the swap
+    /// waited for the next block, and blocks of 1024 and 96 differed by 0.44.
+    #[test]
+    fn a_chain_swap_lands_on_its_sample_whatever_the_blocks() {
+        let sr = 48_000.0;
+        let x = tone(15_000.0, f64::from(sr), 20_000);
+        let os = Settings {
+            device: DeviceSlot::by_id("fiio-k13-r2r").unwrap(),
+            ..Settings::default()
+        };
+        let nos = Settings {
+            dac_mode: crate::dac::DacMode::Nos,
+            ..os
+        };
+        let changes = [(7_001, nos)];
+        let run = |block| {
+            render_automated(
+                &os,
+                &changes,
+                std::slice::from_ref(&x),
+                sr,
+                block,
+                &mut |_| {},
+            )
+        };
+        let a = run(1024);
+        for block in [96, 333, 4096] {
+            let b = run(block);
+            let diff = a[0]
+                .iter()
+                .zip(&b[0])
+                .fold(0.0f32, |m, (p, q)| m.max((p - q).abs()));
+            assert!(diff <= 1e-6, "blocks of 1024 vs {block} differ by {diff:e}");
+        }
+    }
 }

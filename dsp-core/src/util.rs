@@ -81,6 +81,12 @@ impl LinearRamp {
         self.remaining == 0
     }
 
+    /// Samples left until the ramp arrives (0 when settled).
+    #[inline]
+    pub fn remaining(&self) -> u32 {
+        self.remaining
+    }
+
     /// Current value.
     #[inline]
     pub fn value(&self) -> f32 {
@@ -175,6 +181,16 @@ impl MultiDelay {
         let ring = &self.rings[ch];
         let n = ring.len();
         ring[(self.write + i + n - self.delay) % n]
+    }
+
+    /// The sample pushed `back` frames before the current block's first frame (`back` ≥ 1
+    /// and at most the `max_delay` it was prepared for).
+    #[inline]
+    pub fn history(&self, ch: usize, back: usize) -> f32 {
+        let ring = &self.rings[ch];
+        let n = ring.len();
+        debug_assert!((1..=self.max_delay).contains(&back), "history {back}");
+        ring[(self.write + n - back % n) % n]
     }
 
     /// Move the write position past the current block of `len` frames.
