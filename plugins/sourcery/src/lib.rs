@@ -97,6 +97,11 @@ impl Plugin for Sourcery {
         },
     ];
 
+    /// A parameter change inside a host's block takes effect at its sample: the wrapper
+    /// splits the block there (VST3 hosts such as Ardour send in-block offsets; without
+    /// this a change applied at the block's start, up to a block early).
+    const SAMPLE_ACCURATE_AUTOMATION: bool = true;
+
     type Editor = nice_plug_egui::EguiEditor<editor::SourceryEditor>;
     type SysExMessage = ();
     type BackgroundTask = ();
