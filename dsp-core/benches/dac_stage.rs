@@ -44,6 +44,8 @@ struct Case {
     name: &'static str,
     config: ChainConfig,
     host_rate: f64,
+    /// Run the whole engine with these settings instead of the chain alone (`engine_*`).
+    engine: Option<Settings>,
 }
 
 /// A device's DAC and analog stage alone, with its DAC changed by `edit`.
@@ -70,16 +72,19 @@ fn cases() -> Vec<Case> {
             name: "k13_os_44k1",
             config: dac_only(k13_r2r(), |_| {}),
             host_rate: 44_100.0,
+            engine: None,
         },
         Case {
             name: "k13_nos_44k1",
             config: dac_only(k13_r2r(), |d| d.mode = DacMode::Nos),
             host_rate: 44_100.0,
+            engine: None,
         },
         Case {
             name: "ideal_44k1",
             config: ChainConfig::ideal(),
             host_rate: 44_100.0,
+            engine: None,
         },
         Case {
             name: "k13_os_minphase_44k1",
@@ -88,21 +93,25 @@ fn cases() -> Vec<Case> {
                 ..dac_only(k13_r2r(), |_| {})
             },
             host_rate: 44_100.0,
+            engine: None,
         },
         Case {
             name: "k13_os_96k",
             config: dac_only(k13_r2r(), |_| {}),
             host_rate: 96_000.0,
+            engine: None,
         },
         Case {
             name: "k7_os_48k",
             config: dac_only(k7(), |_| {}),
             host_rate: 48_000.0,
+            engine: None,
         },
         Case {
             name: "chain_k13_andromeda_44k1",
             config: whole_chain(Settings::default()),
             host_rate: 44_100.0,
+            engine: None,
         },
         Case {
             name: "chain_k13_hd600_75ohm_44k1",
@@ -113,6 +122,7 @@ fn cases() -> Vec<Case> {
                 ..Settings::default()
             }),
             host_rate: 44_100.0,
+            engine: None,
         },
         Case {
             name: "chain_k13_curve_75ohm_44k1",
@@ -123,6 +133,7 @@ fn cases() -> Vec<Case> {
                 ..Settings::default()
             }),
             host_rate: 44_100.0,
+            engine: None,
         },
         Case {
             name: "chain_k7_andromeda_48k",
@@ -131,6 +142,24 @@ fn cases() -> Vec<Case> {
                 ..Settings::default()
             }),
             host_rate: 48_000.0,
+            engine: None,
+        },
+        // The engine around the chain (PEQ, padding, level, limiter, bypass path), and the
+        // same bypassed once its crossfade is over: what bypass costs.
+        Case {
+            name: "engine_k13_andromeda_44k1",
+            config: whole_chain(Settings::default()),
+            host_rate: 44_100.0,
+            engine: Some(Settings::default()),
+        },
+        Case {
+            name: "engine_bypassed_k13_andr_44k1",
+            config: whole_chain(Settings::default()),
+            host_rate: 44_100.0,
+            engine: Some(Settings {
+                bypass: true,
+                ..Settings::default()
+            }),
         },
     ]
 }
@@ -163,31 +192,51 @@ fn test_signal(len: usize, seed: u32) -> Vec<f32> {
         .collect()
 }
 
+/// What a job runs: the chain alone, or the whole engine.
+enum Stage {
+    Chain(Chain),
+    Engine(Box<sourcery_dsp::Engine>),
+}
+
 /// Processes one stereo block of [`BLOCK`] frames per call.
 struct Job {
-    stage: Chain,
+    stage: Stage,
+    clocks: (usize, usize),
     input: Vec<Vec<f32>>,
     buffers: Vec<Vec<f32>>,
 }
 
 impl Job {
     fn new(case: &Case) -> Self {
-        let stage = Chain::new(
-            &case.config,
-            ChainLayout {
-                host_rate: case.host_rate,
-                max_block: BLOCK,
-                channels: CHANNELS,
-            },
-        );
+        let layout = ChainLayout {
+            host_rate: case.host_rate,
+            max_block: BLOCK,
+            channels: CHANNELS,
+        };
+        let chain = Chain::new(&case.config, layout);
+        let clocks = (chain.clocks().m, chain.clocks().k);
+        let stage = match &case.engine {
+            None => Stage::Chain(chain),
+            Some(settings) => {
+                let mut engine = Box::new(sourcery_dsp::Engine::new(settings));
+                engine.prepare(case.host_rate as f32, BLOCK, CHANNELS);
+                Stage::Engine(engine)
+            }
+        };
         let input: Vec<Vec<f32>> = (0..CHANNELS)
             .map(|c| test_signal(BLOCK, c as u32 + 1))
             .collect();
-        Self {
+        let mut job = Self {
             stage,
+            clocks,
             buffers: input.clone(),
             input,
+        };
+        // Past every ramp and crossfade (the bypass crossfade is 10 ms).
+        for _ in 0..20 {
+            job.run();
         }
+        job
     }
 
     /// Copy the input in (the stage works in place; the copy is ~0.1 % of the work) and
@@ -199,7 +248,11 @@ impl Job {
         let [left, right] = &mut self.buffers[..] else {
             unreachable!("two channels")
         };
-        self.stage.process(&mut [&mut left[..], &mut right[..]]);
+        let mut block = [&mut left[..], &mut right[..]];
+        match &mut self.stage {
+            Stage::Chain(chain) => chain.process(&mut block),
+            Stage::Engine(engine) => engine.process(&mut block),
+        }
         black_box(&self.buffers);
     }
 }
@@ -284,9 +337,10 @@ fn print_summary() {
         decimator_taps(DecimatorPhase::Minimum),
         Kernel::best()
     );
+    let mut engine_cpu = None;
     for case in cases() {
         let mut job = Job::new(&case);
-        let (m, k) = (job.stage.clocks().m, job.stage.clocks().k);
+        let (m, k) = job.clocks;
         let (cpu, wall) = time_per_call(&mut job);
         let audio = BLOCK as f64 / case.host_rate;
         let rt = audio / cpu;
@@ -305,6 +359,24 @@ fn print_summary() {
             }
         } else {
             ""
+        };
+        let verdict = match (case.name, engine_cpu) {
+            ("engine_k13_andromeda_44k1", _) => {
+                engine_cpu = Some(cpu);
+                verdict.to_owned()
+            }
+            (name, Some(full)) if name.starts_with("engine_bypassed") => {
+                let share = 100.0 * cpu / full;
+                format!(
+                    "  bypass costs {share:.1} % of the engine{}",
+                    if share <= 5.0 {
+                        " (≤ 5 %: ok)"
+                    } else {
+                        "  ABOVE 5 %"
+                    }
+                )
+            }
+            _ => verdict.to_owned(),
         };
         println!(
             "  {:<28} host {:5.1} kHz, K = {k}, M = {m}: {rt:7.1}× ({:7.1}× wall){verdict}",
