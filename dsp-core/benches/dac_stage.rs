@@ -194,7 +194,7 @@ fn test_signal(len: usize, seed: u32) -> Vec<f32> {
 
 /// What a job runs: the chain alone, or the whole engine.
 enum Stage {
-    Chain(Chain),
+    Chain(Box<Chain>),
     Engine(Box<sourcery_dsp::Engine>),
 }
 
@@ -216,7 +216,7 @@ impl Job {
         let chain = Chain::new(&case.config, layout);
         let clocks = (chain.clocks().m, chain.clocks().k);
         let stage = match &case.engine {
-            None => Stage::Chain(chain),
+            None => Stage::Chain(Box::new(chain)),
             Some(settings) => {
                 let mut engine = Box::new(sourcery_dsp::Engine::new(settings));
                 engine.prepare(case.host_rate as f32, BLOCK, CHANNELS);
