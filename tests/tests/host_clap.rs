@@ -763,7 +763,17 @@ fn latency_stays_while_every_voicing_is_switched_in() {
                 "{what}: latency change reported"
             );
             assert_eq!(plugin.latency(), latency, "{what}");
-            assert_eq!(impulse_peak(&mut plugin), latency as usize, "{what}");
+            // The worker builds in real time: on a loaded machine (CI runs test binaries'
+            // tests in parallel on two cores) a cold design can outlast switch_in's pause,
+            // and an impulse sent during the swap's fades peaks elsewhere. Give it once more.
+            let mut peak = impulse_peak(&mut plugin);
+            if peak != latency as usize {
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                switch_in(&mut plugin, sr, &[]);
+                println!("{what}: impulse peaked at {peak} during the swap; measured again");
+                peak = impulse_peak(&mut plugin);
+            }
+            assert_eq!(peak, latency as usize, "{what}");
             steps += 1;
         }
     }
