@@ -194,6 +194,52 @@ fn rubato_sinc_down(sinc_len: usize) -> Job {
     rubato_job(Box::new(r), BLOCK * FACTOR)
 }
 
+/// This core's peak rate of `f32` multiply-adds (lane operations per second): 12
+/// independent chains of 256-bit FMAs (enough to cover the FMA latency on both FMA ports),
+/// best of 7 runs of ~40 ms. `None` without AVX2 and FMA.
+fn peak_fma_rate() -> Option<f64> {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if !(is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")) {
+            return None;
+        }
+        const CHAINS: usize = 12;
+        #[target_feature(enable = "avx2,fma")]
+        fn chains(iterations: usize) -> f32 {
+            use std::arch::x86_64::{
+                _mm256_add_ps, _mm256_fmadd_ps, _mm256_set1_ps, _mm256_storeu_ps,
+            };
+            let mut acc = [_mm256_set1_ps(1.0); CHAINS];
+            let a = _mm256_set1_ps(black_box(0.999_999));
+            let b = _mm256_set1_ps(black_box(1.0e-7));
+            for _ in 0..iterations {
+                for v in &mut acc {
+                    *v = _mm256_fmadd_ps(*v, a, b);
+                }
+            }
+            let total = acc.iter().fold(_mm256_set1_ps(0.0), |t, v| _mm256_add_ps(t, *v));
+            let mut out = [0.0f32; 8];
+            // SAFETY: `out` is 8 writable f32; no alignment needed.
+            unsafe { _mm256_storeu_ps(out.as_mut_ptr(), total) };
+            out.iter().sum()
+        }
+        let iterations = 1_000_000;
+        // SAFETY: AVX2 and FMA were detected above.
+        let run = || unsafe { chains(black_box(iterations)) };
+        black_box(run());
+        let best = (0..7)
+            .map(|_| {
+                let t = Instant::now();
+                black_box(run());
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        Some((iterations * CHAINS * 8) as f64 / best)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    None
+}
+
 /// Seconds per call: warm up, then the best of 7 runs of ~40 ms each.
 fn time_per_call(job: &mut Job) -> f64 {
     let start = Instant::now();
@@ -236,6 +282,24 @@ fn print_summary() {
          of 7); best kernel here: {:?}",
         Kernel::best()
     );
+    let peak = peak_fma_rate();
+    match peak {
+        Some(rate) => println!(
+            "  this core's peak f32 FMA rate (AVX2, 12 chains of 256-bit FMAs): {:.1} G/s",
+            rate / 1e9
+        ),
+        None => println!("  peak FMA rate: not measured (no AVX2/FMA)"),
+    }
+    // A kernel's multiply-adds per second as a share of that peak.
+    let share = |macs_per_call: usize, realtime: f64| -> String {
+        peak.map_or_else(String::new, |rate| {
+            let calls_per_second = realtime * FS as f64 / BLOCK as f64;
+            format!(
+                ", {:3.0} % of peak",
+                100.0 * macs_per_call as f64 * calls_per_second / rate
+            )
+        })
+    };
     for &db in &[100.0, 150.0] {
         let per_phase =
             PolyphaseInterpolator::new(&interpolation_filter(FACTOR, &spec(db)), FACTOR, BLOCK)
@@ -256,17 +320,23 @@ fn print_summary() {
              {rt_sinc_down:7.1}× (sinc_len {padded}); rubato Fft: up {rt_fft_up:7.1}×, down \
              {rt_fft_down:7.1}×"
         );
+        let (up_macs, down_macs) = (
+            CHANNELS * BLOCK * FACTOR * per_phase,
+            CHANNELS * BLOCK * padded,
+        );
         for kernel in kernels() {
             let rt_up = realtime_factor(&mut ours_up(db, kernel).0);
             let rt_down = realtime_factor(&mut ours_down(db, kernel).0);
             println!(
-                "    ours {:<9} up {rt_up:7.1}× (÷ rubato sinc {:5.2}, ÷ Fft {:5.2})   down \
-                 {rt_down:7.1}× (÷ rubato sinc {:5.2}, ÷ Fft {:5.2})",
+                "    ours {:<9} up {rt_up:7.1}× (÷ rubato sinc {:5.2}, ÷ Fft {:5.2}{})   down \
+                 {rt_down:7.1}× (÷ rubato sinc {:5.2}, ÷ Fft {:5.2}{})",
                 format!("{kernel:?}"),
                 rt_up / rt_sinc_up,
                 rt_up / rt_fft_up,
+                share(up_macs, rt_up),
                 rt_down / rt_sinc_down,
-                rt_down / rt_fft_down
+                rt_down / rt_fft_down,
+                share(down_macs, rt_down),
             );
         }
     }

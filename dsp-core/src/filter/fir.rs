@@ -448,6 +448,66 @@ mod avx2 {
         acc
     }
 
+    /// `J` outputs of a decimation by [`LANES`] (step = one row): output `j` is coefficient
+    /// row `r` against input row `j + r` of `x`, so input row `s` feeds output `j` with
+    /// coefficient row `s − j`. Each input row and each coefficient row is loaded once for
+    /// the `J` outputs (the last `J` coefficient rows ride in registers), where
+    /// [`shared_coefs`] loads an input row per multiply-add. Each output adds the same
+    /// products in the same order as there; the extra products are with zero rows, before
+    /// its first and after its last, which leave a finite sum as it is. Bit-identical.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn sliding<const J: usize>(coefs: &[Row], x: &[f32]) -> [__m256; J] {
+        let rows = coefs.len();
+        let span = &x[..(rows + J - 1) * LANES];
+        let base = span.as_ptr();
+        let zero = _mm256_setzero_ps();
+        let mut acc = [zero; J];
+        // c[k] = coefficient row s − k (zero outside the rows).
+        let mut c = [zero; J];
+        for s in 0..rows + J - 1 {
+            for k in (1..J).rev() {
+                c[k] = c[k - 1];
+            }
+            c[0] = coefs.get(s).map_or(zero, |row| load(row));
+            // SAFETY: s < rows + J − 1, so the 8 floats at s·LANES end at most at
+            // (rows + J − 1)·LANES = span.len(); `_mm256_loadu_ps` needs no alignment.
+            let v = unsafe { _mm256_loadu_ps(base.add(s * LANES)) };
+            for (a, c) in acc.iter_mut().zip(c) {
+                *a = _mm256_fmadd_ps(c, v, *a);
+            }
+        }
+        acc
+    }
+
+    /// Phases `first .. first + 4` of two frames whose windows start one sample apart
+    /// (`w0`, `w1`): each coefficient row is loaded once for both frames and each window row
+    /// once for the four phases (0.75 loads per multiply-add, against 1.125 for
+    /// [`shared_window`] with eight phases). Each phase sums the same products in the same
+    /// order as there. Bit-identical.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn shared_window_pair(
+        coefs: &[Row],
+        factor: usize,
+        first: usize,
+        w0: &[Row],
+        w1: &[Row],
+    ) -> ([__m256; 4], [__m256; 4]) {
+        let mut a0 = [_mm256_setzero_ps(); 4];
+        let mut a1 = [_mm256_setzero_ps(); 4];
+        for ((x0, x1), phases) in w0.iter().zip(w1).zip(coefs.chunks_exact(factor)) {
+            let (x0, x1) = (load(x0), load(x1));
+            let set: &[Row; 4] = phases[first..first + 4].try_into().expect("4 phases");
+            for q in 0..4 {
+                let c = load(&set[q]);
+                a0[q] = _mm256_fmadd_ps(c, x0, a0[q]);
+                a1[q] = _mm256_fmadd_ps(c, x1, a1[q]);
+            }
+        }
+        (a0, a1)
+    }
+
     /// See `super::dot`: whole rows, four accumulators (as `super::dot_one`), reduced in
     /// the order of [`sum1`].
     #[target_feature(enable = "avx2,fma")]
@@ -485,7 +545,10 @@ mod avx2 {
         }
     }
 
-    /// See `super::poly_block`; phases in groups of 8, then 4, then one by one.
+    /// See `super::poly_block`. With a factor that is a multiple of 4, frames go in pairs
+    /// ([`shared_window_pair`]); the rest (an odd last frame, other factors) phases in
+    /// groups of 8, then 4, then one by one. Every phase is summed in the same order
+    /// whichever path computes it.
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn poly(
         coefs: &[Row],
@@ -494,7 +557,24 @@ mod avx2 {
         output: &mut [f32],
         factor: usize,
     ) {
-        for (n, frame) in output.chunks_exact_mut(factor).enumerate() {
+        let mut done = 0;
+        if factor % 4 == 0 {
+            for (i, pair) in output.chunks_exact_mut(2 * factor).enumerate() {
+                let n = 2 * i;
+                let w0 = history[n..n + taps_per_phase].as_chunks::<LANES>().0;
+                let w1 = history[n + 1..n + 1 + taps_per_phase].as_chunks::<LANES>().0;
+                let (f0, f1) = pair.split_at_mut(factor);
+                for p in (0..factor).step_by(4) {
+                    let (a0, a1) = shared_window_pair(coefs, factor, p, w0, w1);
+                    let out: &mut [f32; 4] = (&mut f0[p..p + 4]).try_into().expect("4");
+                    store4(out, sum4(&a0));
+                    let out: &mut [f32; 4] = (&mut f1[p..p + 4]).try_into().expect("4");
+                    store4(out, sum4(&a1));
+                }
+                done = n + 2;
+            }
+        }
+        for (n, frame) in output.chunks_exact_mut(factor).enumerate().skip(done) {
             let window = history[n..n + taps_per_phase].as_chunks::<LANES>().0;
             let mut p = 0;
             while p + 8 <= factor {
@@ -516,9 +596,24 @@ mod avx2 {
         }
     }
 
-    /// See `super::direct_block`; outputs in groups of 8, leftovers one by one.
+    /// See `super::direct_block`; a decimation by [`LANES`] in groups of 8 outputs sharing
+    /// their loads ([`sliding`]), any other step in groups of 8 ([`shared_coefs`]);
+    /// leftovers one by one.
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn direct(coefs: &[Row], history: &[f32], step: usize, output: &mut [f32]) {
+        if step == LANES {
+            let (groups, rest) = output.as_chunks_mut::<8>();
+            let mut m = 0;
+            for out in groups {
+                store(out, sum8(&sliding::<8>(coefs, &history[m * step..])));
+                m += 8;
+            }
+            for y in rest {
+                *y = sum1(shared_coefs::<1>(coefs, &history[m * step..], step)[0]);
+                m += 1;
+            }
+            return;
+        }
         let (groups, rest) = output.as_chunks_mut::<8>();
         let mut m = 0;
         for out in groups {
