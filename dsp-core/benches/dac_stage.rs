@@ -388,6 +388,80 @@ fn print_summary() {
     println!();
 }
 
+/// The whole engine (K13 + Andromeda, 44.1 kHz, stereo) fed in host blocks of each size
+/// (and a varying sequence), the same 32 768 frames per measurement; realtime factor and its
+/// ratio to blocks of 512. A host's block size should not change the speed.
+fn print_block_sizes() {
+    const FRAMES: usize = 32_768;
+    let rate = 44_100.0f32;
+    let varying = [1usize, 7, 64, 333, 512, 2048, 8192, 100];
+    let sizes: Vec<(String, Vec<usize>, usize)> = [1usize, 64, 512, 8192, 16_384]
+        .iter()
+        .map(|&b| (format!("{b}"), vec![b], b))
+        .chain(std::iter::once((
+            "varying 1…8192".to_owned(),
+            varying.to_vec(),
+            8192,
+        )))
+        .collect();
+    let input: Vec<Vec<f32>> = (0..CHANNELS)
+        .map(|c| test_signal(FRAMES, c as u32 + 1))
+        .collect();
+    println!(
+        "Engine (K13 + Andromeda, 44.1 kHz, stereo) by host block size, {FRAMES} frames per \
+         run, best of 5:"
+    );
+    let mut rows = Vec::new();
+    for (name, pattern, max_block) in sizes {
+        let mut engine = sourcery_dsp::Engine::new(&Settings::default());
+        engine.prepare(rate, max_block, CHANNELS);
+        let mut buffers = input.clone();
+        let mut run = |engine: &mut sourcery_dsp::Engine| {
+            for (b, x) in buffers.iter_mut().zip(&input) {
+                b.copy_from_slice(x);
+            }
+            let [left, right] = &mut buffers[..] else {
+                unreachable!("two channels")
+            };
+            let (mut start, mut k) = (0, 0);
+            while start < FRAMES {
+                let n = pattern[k % pattern.len()].min(FRAMES - start);
+                engine.process(&mut [&mut left[start..start + n], &mut right[start..start + n]]);
+                start += n;
+                k += 1;
+            }
+            black_box(&buffers);
+        };
+        run(&mut engine);
+        let cpu = (0..5)
+            .map(|_| {
+                let start = thread_cpu_seconds();
+                let wall = Instant::now();
+                run(&mut engine);
+                let wall = wall.elapsed().as_secs_f64();
+                start.zip(thread_cpu_seconds()).map_or(wall, |(a, b)| b - a)
+            })
+            .fold(f64::INFINITY, f64::min);
+        rows.push((name, FRAMES as f64 / f64::from(rate) / cpu));
+    }
+    let at_512 = rows
+        .iter()
+        .find(|(name, _)| name == "512")
+        .map_or(f64::NAN, |r| r.1);
+    for (name, rt) in rows {
+        let change = 100.0 * (rt / at_512 - 1.0);
+        println!(
+            "  block {name:<15} {rt:7.1}× ({change:+6.1} % against 512{})",
+            if change.abs() <= 15.0 {
+                ""
+            } else {
+                "  OUTSIDE 15 %"
+            }
+        );
+    }
+    println!();
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("dac_stage_stereo_block{BLOCK}"));
     // Elements = host frames per call, so Criterion's throughput line reads as frames/s;
@@ -402,6 +476,7 @@ fn bench(c: &mut Criterion) {
 
 fn main() {
     print_summary();
+    print_block_sizes();
     let mut criterion = Criterion::default()
         .sample_size(10)
         .warm_up_time(Duration::from_millis(300))

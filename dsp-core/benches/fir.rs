@@ -217,7 +217,9 @@ fn peak_fma_rate() -> Option<f64> {
                     *v = _mm256_fmadd_ps(*v, a, b);
                 }
             }
-            let total = acc.iter().fold(_mm256_set1_ps(0.0), |t, v| _mm256_add_ps(t, *v));
+            let total = acc
+                .iter()
+                .fold(_mm256_set1_ps(0.0), |t, v| _mm256_add_ps(t, *v));
             let mut out = [0.0f32; 8];
             // SAFETY: `out` is 8 writable f32; no alignment needed.
             unsafe { _mm256_storeu_ps(out.as_mut_ptr(), total) };

@@ -562,7 +562,9 @@ mod avx2 {
             for (i, pair) in output.chunks_exact_mut(2 * factor).enumerate() {
                 let n = 2 * i;
                 let w0 = history[n..n + taps_per_phase].as_chunks::<LANES>().0;
-                let w1 = history[n + 1..n + 1 + taps_per_phase].as_chunks::<LANES>().0;
+                let w1 = history[n + 1..n + 1 + taps_per_phase]
+                    .as_chunks::<LANES>()
+                    .0;
                 let (f0, f1) = pair.split_at_mut(factor);
                 for p in (0..factor).step_by(4) {
                     let (a0, a1) = shared_window_pair(coefs, factor, p, w0, w1);
