@@ -740,6 +740,58 @@ pub(crate) fn direct_frames(
     run_direct(kernel.or_best(), coefs, history, step, output);
 }
 
+/// A linear input history that slides: the last `keep` inputs, then room for a block. A
+/// block is written after the window's start, processed, and the start moves past it; only
+/// when the room runs out are the last `keep` inputs moved back to the front. So a host's
+/// small blocks do not each move the whole history (a 737-tap decimator fed one host frame
+/// at a time moved 736 samples per frame), and no window ever wraps.
+#[derive(Debug, Clone)]
+struct History {
+    buf: Vec<f32>,
+    keep: usize,
+    max_block: usize,
+    start: usize,
+}
+
+impl History {
+    fn new(keep: usize, max_block: usize) -> Self {
+        // Room for blocks beyond the first, so the move happens once per
+        // `slack / block` blocks (at least 4096 samples or 4 windows).
+        let slack = (4 * keep).max(4096);
+        Self {
+            buf: vec![0.0; keep + max_block + slack],
+            keep,
+            max_block,
+            start: 0,
+        }
+    }
+
+    /// Append a block (≤ `max_block` samples) after the window.
+    fn push(&mut self, block: &[f32]) {
+        let at = self.start + self.keep;
+        self.buf[at..at + block.len()].copy_from_slice(block);
+    }
+
+    /// The window: `keep` past inputs, then the block pushed last.
+    fn window(&self) -> &[f32] {
+        &self.buf[self.start..]
+    }
+
+    /// Move past a block of `len` samples; make room for the next block if needed.
+    fn advance(&mut self, len: usize) {
+        self.start += len;
+        if self.start + self.keep + self.max_block > self.buf.len() {
+            self.buf.copy_within(self.start..self.start + self.keep, 0);
+            self.start = 0;
+        }
+    }
+
+    fn reset(&mut self) {
+        self.buf.fill(0.0);
+        self.start = 0;
+    }
+}
+
 /// `h` rounded to `f32`, reversed, in a zero row of `len` (≥ h.len()) so that
 /// `row[len − 1 − k] = h[k]`: the zeros (if any) come first and meet the oldest samples.
 fn reversed_row(h: &[f64], len: usize) -> Vec<f32> {
@@ -777,8 +829,8 @@ pub struct PolyphaseInterpolator {
     /// phase p (which holds h[p + factor·k] reversed and front-padded) is
     /// `coefs[r·factor + p]`, so the phases computed together are adjacent in memory.
     coefs: Vec<Row>,
-    /// `taps_per_phase − 1` samples of past input, then room for `max_block` new ones.
-    history: Vec<f32>,
+    /// `taps_per_phase − 1` samples of past input, then room for blocks.
+    history: History,
 }
 
 impl PolyphaseInterpolator {
@@ -813,7 +865,7 @@ impl PolyphaseInterpolator {
             max_block,
             kernel: Kernel::best(),
             coefs,
-            history: vec![0.0; taps_per_phase - 1 + max_block],
+            history: History::new(taps_per_phase - 1, max_block),
         }
     }
 
@@ -844,31 +896,29 @@ impl PolyphaseInterpolator {
 
     fn process_with(&mut self, kernel: Kernel, input: &[f32], output: &mut [f32]) {
         let factor = self.factor;
-        let keep = self.taps_per_phase - 1;
         let frames = input.len().min(output.len() / factor);
         let (used, rest) = output.split_at_mut(frames * factor);
         for (block_in, block_out) in input[..frames]
             .chunks(self.max_block)
             .zip(used.chunks_mut(self.max_block * factor))
         {
-            let len = block_in.len();
-            self.history[keep..keep + len].copy_from_slice(block_in);
+            self.history.push(block_in);
             run_poly(
                 kernel,
                 &self.coefs,
                 self.taps_per_phase,
-                &self.history,
+                self.history.window(),
                 block_out,
                 factor,
             );
-            self.history.copy_within(len..len + keep, 0);
+            self.history.advance(block_in.len());
         }
         rest.fill(0.0);
     }
 
     /// Clear the history (silence before the next input).
     pub fn reset(&mut self) {
-        self.history.fill(0.0);
+        self.history.reset();
     }
 
     /// Delay of a linear-phase design in OUTPUT (high-rate) samples: (N − 1)/2 for N taps.
@@ -910,7 +960,7 @@ struct Direct {
     max_block: usize,
     kernel: Kernel,
     coefs: Vec<Row>,
-    history: Vec<f32>,
+    history: History,
 }
 
 impl Direct {
@@ -924,7 +974,7 @@ impl Direct {
             max_block,
             kernel: Kernel::best(),
             coefs: row.as_chunks::<LANES>().0.to_vec(),
-            history: vec![0.0; padded_taps - 1 + max_block],
+            history: History::new(padded_taps - 1, max_block),
         }
     }
 
@@ -932,18 +982,16 @@ impl Direct {
     /// `output.len()` outputs `step` inputs apart, keep the last `padded_taps − 1` inputs.
     /// `output` may alias nothing, so the in-place FIR copies its block in first.
     fn block(&mut self, kernel: Kernel, input_len: usize, step: usize, output: &mut [f32]) {
-        let keep = self.padded_taps - 1;
-        run_direct(kernel, &self.coefs, &self.history, step, output);
-        self.history.copy_within(input_len..input_len + keep, 0);
+        run_direct(kernel, &self.coefs, self.history.window(), step, output);
+        self.history.advance(input_len);
     }
 
     fn load(&mut self, input: &[f32]) {
-        let keep = self.padded_taps - 1;
-        self.history[keep..keep + input.len()].copy_from_slice(input);
+        self.history.push(input);
     }
 
     fn reset(&mut self) {
-        self.history.fill(0.0);
+        self.history.reset();
     }
 }
 
