@@ -696,9 +696,7 @@ impl Engine {
         }
         for (ch, samples) in block.iter_mut().enumerate() {
             self.pad.push(ch, samples);
-            for (i, x) in samples.iter_mut().enumerate() {
-                *x = self.pad.get(ch, i);
-            }
+            self.pad.read(ch, samples);
         }
         self.pad.advance(len);
         // Level and trim, and the swap fade, before the limiter (which sees the final level;
@@ -850,6 +848,13 @@ impl OutputStage {
         let len = block.first().map_or(0, |b| b.len());
         if self.mix.is_settled() {
             let mix = self.mix.value();
+            if mix == 1.0 {
+                // Not bypassed: `1·x + 0·dry` is `x` (the dry signal is finite).
+                for buf in block.iter_mut() {
+                    buf.iter_mut().for_each(|x| *x = flush(*x));
+                }
+                return;
+            }
             for (ch, buf) in block.iter_mut().enumerate() {
                 for (i, x) in buf.iter_mut().enumerate() {
                     *x = flush(mix * *x + (1.0 - mix) * dry.get(ch, i));

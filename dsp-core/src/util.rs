@@ -165,13 +165,24 @@ impl MultiDelay {
         self.write = 0;
     }
 
-    /// Store one channel's block at the write position.
+    /// Store one channel's block at the write position (two copies: up to the ring's end,
+    /// then from its start).
     pub fn push(&mut self, ch: usize, block: &[f32]) {
         let ring = &mut self.rings[ch];
+        let first = block.len().min(ring.len() - self.write);
+        ring[self.write..self.write + first].copy_from_slice(&block[..first]);
+        ring[..block.len() - first].copy_from_slice(&block[first..]);
+    }
+
+    /// Frames `0 .. out.len()` of the current block (as [`MultiDelay::get`]) into `out`.
+    pub fn read(&self, ch: usize, out: &mut [f32]) {
+        let ring = &self.rings[ch];
         let n = ring.len();
-        for (i, &x) in block.iter().enumerate() {
-            ring[(self.write + i) % n] = x;
-        }
+        let from = (self.write + n - self.delay) % n;
+        let first = out.len().min(n - from);
+        out[..first].copy_from_slice(&ring[from..from + first]);
+        let rest = out.len() - first;
+        out[first..].copy_from_slice(&ring[..rest]);
     }
 
     /// The sample for frame `i` of the current block: what was pushed `delay` frames
