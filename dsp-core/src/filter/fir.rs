@@ -558,7 +558,7 @@ mod avx2 {
         factor: usize,
     ) {
         let mut done = 0;
-        if factor % 4 == 0 {
+        if factor.is_multiple_of(4) {
             for (i, pair) in output.chunks_exact_mut(2 * factor).enumerate() {
                 let n = 2 * i;
                 let w0 = history[n..n + taps_per_phase].as_chunks::<LANES>().0;
