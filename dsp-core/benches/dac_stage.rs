@@ -10,6 +10,11 @@
 //!   network as an IIR in the analog domain, or an imported curve as a FIR at the host
 //!   rate), built from `Settings` exactly as the plugin builds it.
 //!
+//! - the whole engine around the K13 + Andromeda chain (`engine_*`), and the same engine
+//!   bypassed once its crossfade is over: what bypass costs (≤ 5 %);
+//! - after the Criterion-style summary, the engine fed in host blocks of 1, 64, 512, 8192,
+//!   16 384 frames and a varying sequence, each against blocks of 512 (within 15 %).
+//!
 //! Requirements: K13 at 44.1 kHz, stereo, ≥ 150× realtime on one core;
 //! the whole chain with amp and load at 44.1/48 kHz ≥ 100×.
 //!
