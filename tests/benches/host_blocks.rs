@@ -1,0 +1,105 @@
+//! Speed of the built plugins by host block size, as hosts run them: the CLAP through
+//! clack-host and the VST3 through pedalboard (`tests/vst3_blocks.py`), default settings
+//! (the K13 on the Andromeda), 44.1 kHz stereo noise, blocks of 1, 64, 512, 8192 and 16 384
+//! frames and (CLAP) a varying sequence; each as a realtime factor and against blocks of
+//! 512. The engine alone is in `cargo bench -p sourcery-dsp --bench dac_stage`. A host's
+//! block size should not change the speed (within 15 %).
+//!
+//! Run (after `cargo xtask bundle sourcery --release`):
+//! `cargo bench -p sourcery-tests --bench host_blocks`.
+
+use std::process::Command;
+use std::time::Instant;
+
+use sourcery_tests::clap_host::ClapInstance;
+use sourcery_tests::{bundle, workspace_root, CLAP_ID};
+
+const RATE: f64 = 44_100.0;
+/// Frames per run (1 s).
+const FRAMES: usize = 44_100;
+
+fn noise(seed: u32) -> Vec<f32> {
+    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..FRAMES)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            (state as f32 / u32::MAX as f32) - 0.5
+        })
+        .collect()
+}
+
+fn print_rows(host: &str, rows: &[(String, f64)]) {
+    let at_512 = rows
+        .iter()
+        .find(|(name, _)| name == "512")
+        .map_or(f64::NAN, |r| r.1);
+    println!("{host}, K13 + Andromeda, 44.1 kHz stereo, by host block size:");
+    for (name, rt) in rows {
+        let change = 100.0 * (rt / at_512 - 1.0);
+        println!(
+            "  block {name:<15} {rt:7.1}× ({change:+6.1} % against 512{})",
+            if change.abs() <= 15.0 {
+                ""
+            } else {
+                "  OUTSIDE 15 %"
+            }
+        );
+    }
+}
+
+fn main() {
+    let Some(path) = bundle("Sourcery.clap") else {
+        eprintln!("no bundles: run `cargo xtask bundle sourcery --release` first");
+        return;
+    };
+    let input = vec![noise(1), noise(2)];
+    let patterns: Vec<(String, Vec<usize>, u32)> = [1usize, 64, 512, 8192, 16_384]
+        .iter()
+        .map(|&b| (b.to_string(), vec![b], b as u32))
+        .chain(std::iter::once((
+            "varying 1…8192".to_owned(),
+            vec![1, 7, 64, 333, 512, 2048, 8192, 100],
+            8192,
+        )))
+        .collect();
+    let mut rows = Vec::new();
+    for (name, pattern, max_block) in patterns {
+        let mut plugin = ClapInstance::load(&path, CLAP_ID).expect("load");
+        plugin.activate(RATE, max_block, 2).expect("activate");
+        plugin
+            .process_signal(&input, &pattern)
+            .expect("process (warm-up)");
+        let best = (0..3)
+            .map(|_| {
+                let t = Instant::now();
+                plugin.process_signal(&input, &pattern).expect("process");
+                t.elapsed().as_secs_f64()
+            })
+            .fold(f64::INFINITY, f64::min);
+        rows.push((name, FRAMES as f64 / RATE / best));
+    }
+    print_rows("CLAP (clack-host)", &rows);
+
+    let vst3 = sourcery_tests::bundle_dir().join("Sourcery.vst3");
+    let out = Command::new("python3")
+        .arg(workspace_root().join("tests/vst3_blocks.py"))
+        .arg(&vst3)
+        .output();
+    match out {
+        Ok(out) if out.status.success() => {
+            let rows: Vec<(String, f64)> = String::from_utf8_lossy(&out.stdout)
+                .lines()
+                .filter_map(|l| {
+                    let (block, rt) = l.split_once(' ')?;
+                    Some((block.to_owned(), rt.parse().ok()?))
+                })
+                .collect();
+            print_rows("VST3 (pedalboard)", &rows);
+        }
+        _ => eprintln!(
+            "pedalboard (pip install pedalboard numpy) or the VST3 bundle is missing: no VST3 rows"
+        ),
+    }
+}
