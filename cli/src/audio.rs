@@ -66,36 +66,44 @@ pub fn read_audio(path: &Path) -> Result<Audio> {
             Err(e) => bail!("{name}: cannot read it ({e}); {ACCEPTED}"),
         }
     }
-    let mut audio =
-        decode(path).with_context(|| format!("{name}: cannot decode it; {ACCEPTED}"))?;
-    audio.tags = read_tags(path);
-    Ok(audio)
+    decode(path).with_context(|| format!("{name}: cannot decode it; {ACCEPTED}"))
 }
 
 /// The tags of a file symphonia can probe, as (Vorbis comment name, value), in file order;
 /// none if it has none or cannot be probed.
 pub fn read_tags(path: &Path) -> Vec<(String, String)> {
+    probe(path)
+        .map(|mut probed| tags_of(&mut probed))
+        .unwrap_or_default()
+}
+
+/// Open `path` and let symphonia find its format (its extension as the hint).
+fn probe(path: &Path) -> Result<symphonia::core::probe::ProbeResult> {
     use symphonia::core::formats::FormatOptions;
     use symphonia::core::io::MediaSourceStream;
-    use symphonia::core::meta::{MetadataOptions, MetadataRevision};
+    use symphonia::core::meta::MetadataOptions;
     use symphonia::core::probe::Hint;
 
-    let Ok(file) = std::fs::File::open(path) else {
-        return Vec::new();
-    };
+    let file = std::fs::File::open(path)?;
     let stream = MediaSourceStream::new(Box::new(file), Default::default());
     let mut hint = Hint::new();
     if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
         hint.with_extension(ext);
     }
-    let Ok(mut probed) = symphonia::default::get_probe().format(
-        &hint,
-        stream,
-        &FormatOptions::default(),
-        &MetadataOptions::default(),
-    ) else {
-        return Vec::new();
-    };
+    symphonia::default::get_probe()
+        .format(
+            &hint,
+            stream,
+            &FormatOptions::default(),
+            &MetadataOptions::default(),
+        )
+        .map_err(|e| anyhow!("not a known audio format ({e})"))
+}
+
+/// The tags `probed` found, as (Vorbis comment name, value), in file order: those read
+/// while probing (an ID3v2 header before the audio), then the format's own.
+fn tags_of(probed: &mut symphonia::core::probe::ProbeResult) -> Vec<(String, String)> {
+    use symphonia::core::meta::MetadataRevision;
     let mut tags = Vec::new();
     let mut take = |revision: &MetadataRevision| {
         for tag in revision.tags() {
@@ -110,7 +118,6 @@ pub fn read_tags(path: &Path) -> Vec<(String, String)> {
             }
         }
     };
-    // Tags found while probing (an ID3v2 header before the audio), then the format's own.
     if let Some(metadata) = probed.metadata.get() {
         if let Some(revision) = metadata.current() {
             take(revision);
@@ -181,25 +188,9 @@ fn decode(path: &Path) -> Result<Audio> {
     use symphonia::core::audio::SampleBuffer;
     use symphonia::core::codecs::{DecoderOptions, CODEC_TYPE_NULL};
     use symphonia::core::errors::Error;
-    use symphonia::core::formats::FormatOptions;
-    use symphonia::core::io::MediaSourceStream;
-    use symphonia::core::meta::MetadataOptions;
-    use symphonia::core::probe::Hint;
 
-    let file = std::fs::File::open(path)?;
-    let stream = MediaSourceStream::new(Box::new(file), Default::default());
-    let mut hint = Hint::new();
-    if let Some(ext) = path.extension().and_then(|e| e.to_str()) {
-        hint.with_extension(ext);
-    }
-    let probed = symphonia::default::get_probe()
-        .format(
-            &hint,
-            stream,
-            &FormatOptions::default(),
-            &MetadataOptions::default(),
-        )
-        .map_err(|e| anyhow!("not a known audio format ({e})"))?;
+    let mut probed = probe(path)?;
+    let tags = tags_of(&mut probed);
     let mut format = probed.format;
     let track = format
         .tracks()
@@ -260,7 +251,7 @@ fn decode(path: &Path) -> Result<Audio> {
         sample_rate,
         format: format_of_output,
         channels,
-        tags: Vec::new(),
+        tags,
     })
 }
 
@@ -442,21 +433,16 @@ const VORBIS_COMMENT: u8 = 4;
 
 /// A Vorbis comment block's body: vendor, then `KEY=value` pairs, lengths little-endian.
 fn vorbis_comment(tags: &[(String, String)]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut field = |bytes: &[u8]| {
+    fn field(out: &mut Vec<u8>, bytes: &[u8]) {
         out.extend_from_slice(&(bytes.len() as u32).to_le_bytes());
         out.extend_from_slice(bytes);
-    };
-    field(b"Sourcery");
-    let count = (tags.len() as u32).to_le_bytes();
-    let mut body = Vec::new();
-    for (key, value) in tags {
-        let entry = format!("{key}={value}");
-        body.extend_from_slice(&(entry.len() as u32).to_le_bytes());
-        body.extend_from_slice(entry.as_bytes());
     }
-    out.extend_from_slice(&count);
-    out.extend_from_slice(&body);
+    let mut out = Vec::new();
+    field(&mut out, b"Sourcery");
+    out.extend_from_slice(&(tags.len() as u32).to_le_bytes());
+    for (key, value) in tags {
+        field(&mut out, format!("{key}={value}").as_bytes());
+    }
     out
 }
 

@@ -301,6 +301,13 @@ fn push(flags: &mut Vec<String>, flag: &str, value: &Option<String>) {
     }
 }
 
+/// A switch (a flag without a value) when it is on.
+fn push_switch(flags: &mut Vec<String>, flag: &str, on: bool) {
+    if on {
+        flags.push(flag.to_owned());
+    }
+}
+
 fn path(p: &std::path::Path) -> String {
     p.to_string_lossy().into_owned()
 }
@@ -324,22 +331,14 @@ impl Cli {
                 push(&mut flags, "--your-source", &args.your_source);
                 push(&mut flags, "--your-output", &args.your_output);
                 push(&mut flags, "--plots", &args.plots.as_deref().map(path));
-                for (on, flag) in [
-                    (args.json, "--json"),
-                    (args.all, "--all"),
-                    (args.markdown, "--markdown"),
-                ] {
-                    if on {
-                        flags.push(flag.to_owned());
-                    }
-                }
+                push_switch(&mut flags, "--json", args.json);
+                push_switch(&mut flags, "--all", args.all);
+                push_switch(&mut flags, "--markdown", args.markdown);
                 measure::run(&flags)
             }
             Command::Peq { file, json } => {
                 let mut flags = Vec::new();
-                if json {
-                    flags.push("--json".to_owned());
-                }
+                push_switch(&mut flags, "--json", json);
                 flags.push(path(&file));
                 tools::peq(&flags)
             }
@@ -350,9 +349,7 @@ impl Cli {
                 push(&mut flags, "--output", &args.output);
                 push(&mut flags, "--gain", &args.gain);
                 push(&mut flags, "--volume", &args.volume);
-                if args.json {
-                    flags.push("--json".to_owned());
-                }
+                push_switch(&mut flags, "--json", args.json);
                 tools::spl(&flags)
             }
             Command::Export(ExportCommand::Apo {
