@@ -676,9 +676,8 @@ impl Engine {
             // it is not run. Its ramps jump to their targets (nothing of it is heard), so a
             // chain swap asked for meanwhile is not held up.
             for (ch, samples) in block.iter_mut().enumerate() {
-                for (i, x) in samples.iter_mut().enumerate() {
-                    *x = flush(self.dry.get(ch, i));
-                }
+                self.dry.read(ch, samples);
+                samples.iter_mut().for_each(|x| *x = flush(*x));
             }
             self.dry.advance(len);
             self.swap_fade.reset(self.swap_fade.target());
@@ -690,15 +689,7 @@ impl Engine {
             self.wet_idle = false;
             self.prime_wet();
         }
-        self.peq.process(block);
-        if let Some(built) = &mut self.running {
-            built.chain.process(block);
-        }
-        for (ch, samples) in block.iter_mut().enumerate() {
-            self.pad.push(ch, samples);
-            self.pad.read(ch, samples);
-        }
-        self.pad.advance(len);
+        self.processed_path(block);
         // Level and trim, and the swap fade, before the limiter (which sees the final level;
         // a chain swap's fade passes through its look-ahead like the signal, so the new chain
         // fades in over its own output only).
@@ -711,6 +702,21 @@ impl Engine {
 }
 
 impl Engine {
+    /// The processed path up to its gain: PEQ, chain, and the padding that brings every
+    /// chain to the engine's latency.
+    fn processed_path(&mut self, block: &mut [&mut [f32]]) {
+        self.peq.process(block);
+        if let Some(built) = &mut self.running {
+            built.chain.process(block);
+        }
+        let len = block.first().map_or(0, |b| b.len());
+        for (ch, samples) in block.iter_mut().enumerate() {
+            self.pad.push(ch, samples);
+            self.pad.read(ch, samples);
+        }
+        self.pad.advance(len);
+    }
+
     /// Frames of past input the processed path is run over before it resumes after a
     /// bypass: four times the latency bound (its FIRs' memory is at most twice the latency;
     /// the rest lets the IIR stages settle), at least 1024, at most what the dry ring holds.
@@ -729,34 +735,33 @@ impl Engine {
         let Some(built) = &mut self.running else {
             return;
         };
-        self.peq.reset();
         built.chain.reset();
+        self.peq.reset();
         self.pad.reset();
         self.limiter.reset();
         let gain = self.output.gain.value() * self.swap_fade.value();
+        // The scratch channels are taken out for the loop (`processed_path` borrows the
+        // engine) and put back: a move, no allocation.
+        let mut prime = std::mem::take(&mut self.prime);
         let mut done = 0;
         while done < frames {
             let n = (frames - done).min(self.max_block);
             let mut block: [&mut [f32]; MAX_CHANNELS] = Default::default();
-            for (ch, (slot, buf)) in block.iter_mut().zip(self.prime.iter_mut()).enumerate() {
+            for (ch, (slot, buf)) in block.iter_mut().zip(prime.iter_mut()).enumerate() {
                 for (i, x) in buf[..n].iter_mut().enumerate() {
                     *x = self.dry.history(ch, frames - done - i);
                 }
                 *slot = &mut buf[..n];
             }
             let block = &mut block[..self.channels];
-            self.peq.process(block);
-            built.chain.process(block);
-            for (ch, samples) in block.iter_mut().enumerate() {
-                self.pad.push(ch, samples);
-                for (i, x) in samples.iter_mut().enumerate() {
-                    *x = self.pad.get(ch, i) * gain;
-                }
+            self.processed_path(block);
+            for samples in block.iter_mut() {
+                samples.iter_mut().for_each(|x| *x *= gain);
             }
-            self.pad.advance(n);
             self.limiter.process(block);
             done += n;
         }
+        self.prime = prime;
     }
 }
 
