@@ -184,19 +184,6 @@ fn custom_load() -> CustomLoad {
     custom
 }
 
-/// A −6 dBFS-ish noise block (xorshift), one per channel, seeded per channel.
-fn test_signal(len: usize, seed: u32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state as f32 / u32::MAX as f32) - 0.5
-        })
-        .collect()
-}
-
 /// What a job runs: the chain alone, or the whole engine.
 enum Stage {
     Chain(Box<Chain>),
@@ -229,7 +216,7 @@ impl Job {
             }
         };
         let input: Vec<Vec<f32>> = (0..CHANNELS)
-            .map(|c| test_signal(BLOCK, c as u32 + 1))
+            .map(|c| sourcery_dsp::analysis::xorshift_noise(BLOCK, c as u32 + 1))
             .collect();
         let mut job = Self {
             stage,
@@ -410,7 +397,7 @@ fn print_block_sizes() {
         )))
         .collect();
     let input: Vec<Vec<f32>> = (0..CHANNELS)
-        .map(|c| test_signal(FRAMES, c as u32 + 1))
+        .map(|c| sourcery_dsp::analysis::xorshift_noise(FRAMES, c as u32 + 1))
         .collect();
     println!(
         "Engine (K13 + Andromeda, 44.1 kHz, stereo) by host block size, {FRAMES} frames per \

@@ -49,15 +49,11 @@ fn spec(stopband_db: f64) -> LowpassSpec {
     }
 }
 
+/// Full-scale-ish noise (±0.8): the shared test noise, scaled.
 fn test_signal(len: usize, seed: u32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state as f32 / u32::MAX as f32) * 1.6 - 0.8
-        })
+    sourcery_dsp::analysis::xorshift_noise(len, seed)
+        .into_iter()
+        .map(|x| 1.6 * x)
         .collect()
 }
 

@@ -11,24 +11,13 @@
 use std::process::Command;
 use std::time::Instant;
 
+use sourcery_dsp::analysis::xorshift_noise;
 use sourcery_tests::clap_host::ClapInstance;
 use sourcery_tests::{bundle, workspace_root, CLAP_ID};
 
 const RATE: f64 = 44_100.0;
 /// Frames per run (1 s).
 const FRAMES: usize = 44_100;
-
-fn noise(seed: u32) -> Vec<f32> {
-    let mut state = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..FRAMES)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 17;
-            state ^= state << 5;
-            (state as f32 / u32::MAX as f32) - 0.5
-        })
-        .collect()
-}
 
 fn print_rows(host: &str, rows: &[(String, f64)]) {
     let at_512 = rows
@@ -54,7 +43,7 @@ fn main() {
         eprintln!("no bundles: run `cargo xtask bundle sourcery --release` first");
         return;
     };
-    let input = vec![noise(1), noise(2)];
+    let input = vec![xorshift_noise(FRAMES, 1), xorshift_noise(FRAMES, 2)];
     let patterns: Vec<(String, Vec<usize>, u32)> = [1usize, 64, 512, 8192, 16_384]
         .iter()
         .map(|&b| (b.to_string(), vec![b], b as u32))
