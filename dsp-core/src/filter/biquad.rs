@@ -192,7 +192,7 @@ impl<V: Lane> LaneCoefs<V> {
 #[inline(always)]
 pub fn tdf2<V: Lane>(c: &LaneCoefs<V>, s: &mut [V; 2], x: V) -> V {
     let y = c.b0 * x + s[0];
-    s[0] = c.b1 * x - c.a1 * y + s[1];
+    s[0] = (c.b1 * x + s[1]) - c.a1 * y;
     s[1] = c.b2 * x - c.a2 * y;
     y
 }

@@ -543,10 +543,8 @@ impl LoadIir {
     /// [`LoadIir::process`] on each channel bit for bit (same operations, same order).
     /// Never allocates.
     pub fn process_pair(&mut self, other: &mut LoadIir, left: &mut [f32], right: &mut [f32]) {
-        const MAX_SECTIONS: usize = 16;
         let n = self.sections.len();
         if n == 0
-            || n > MAX_SECTIONS
             || self.sections != other.sections
             || self.gain != other.gain
             || left.len() != right.len()
@@ -555,28 +553,61 @@ impl LoadIir {
             other.process(right);
             return;
         }
-        let mut state = [[f64x2::ZERO; 2]; MAX_SECTIONS];
-        for (i, s) in state.iter_mut().enumerate().take(n) {
+        // The state stays in registers only when the section count is known at compile
+        // time (a runtime-length loop keeps it in memory, and every sample then waits on
+        // store-to-load forwarding in the recursion).
+        match n {
+            1 => self.pair_sections::<1>(other, left, right),
+            2 => self.pair_sections::<2>(other, left, right),
+            3 => self.pair_sections::<3>(other, left, right),
+            4 => self.pair_sections::<4>(other, left, right),
+            5 => self.pair_sections::<5>(other, left, right),
+            6 => self.pair_sections::<6>(other, left, right),
+            7 => self.pair_sections::<7>(other, left, right),
+            8 => self.pair_sections::<8>(other, left, right),
+            // More than 16 reactive elements: each channel on its own.
+            _ => {
+                self.process(left);
+                other.process(right);
+            }
+        }
+    }
+
+    /// [`LoadIir::process_pair`] for a cascade of exactly `N` sections.
+    #[inline(always)]
+    fn pair_sections<const N: usize>(
+        &mut self,
+        other: &mut LoadIir,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) {
+        debug_assert_eq!(self.sections.len(), N);
+        let mut state = [[f64x2::ZERO; 2]; N];
+        for (i, s) in state.iter_mut().enumerate() {
             *s = [0, 1].map(|j| f64x2::new([self.state[i][j], other.state[i][j]]));
         }
-        let coefs: [LaneCoefs<f64x2>; MAX_SECTIONS] = std::array::from_fn(|i| {
-            LaneCoefs::splat(self.sections.get(i).unwrap_or(&BiquadCoefs::default()))
-        });
+        let coefs: [LaneCoefs<f64x2>; N] =
+            std::array::from_fn(|i| LaneCoefs::splat(&self.sections[i]));
         let gain = f64x2::splat(self.gain);
         for (l, r) in left.iter_mut().zip(right.iter_mut()) {
             let mut v = f64x2::new([f64::from(*l), f64::from(*r)]);
-            for (c, s) in coefs[..n].iter().zip(&mut state) {
+            for (c, s) in coefs.iter().zip(&mut state) {
                 v = tdf2(c, s, v);
             }
             let [yl, yr] = (v * gain).to_array();
             *l = yl as f32;
             *r = yr as f32;
         }
-        for (i, s) in state.iter().enumerate().take(n) {
+        for (i, s) in state.iter().enumerate() {
             let [a0, b0] = s[0].to_array();
             let [a1, b1] = s[1].to_array();
             self.state[i] = [a0, a1];
             other.state[i] = [b0, b1];
+        }
+        for s in self.state.iter_mut().chain(other.state.iter_mut()).flatten() {
+            if s.abs() < 1e-30 {
+                *s = 0.0;
+            }
         }
     }
 
