@@ -29,6 +29,8 @@
 //! single-output version of the same loop (same summation order, so results do not depend on
 //! block boundaries).
 
+use std::sync::atomic::{AtomicU8, Ordering};
+
 use wide::f32x8;
 
 /// SIMD width in `f32` lanes; every coefficient row is padded to a multiple of it.
@@ -84,26 +86,47 @@ pub fn dot(kernel: Kernel, a: &[f32], b: &[f32]) -> f32 {
     }
 }
 
-/// Which dot-product kernel a FIR struct runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Which dot-product kernel a FIR struct runs; every other stage with a SIMD path (the
+/// R2R quantiser, the shaper, the block biquad) picks its own from [`Kernel::best`] too.
+/// Ordered from the least to the most capable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Kernel {
     /// [`dot_scalar`]: sequential, `f64`-accumulated; the reference.
-    Scalar,
+    Scalar = 0,
     /// `wide::f32x8` as compiled for the target.
-    Portable,
+    Portable = 1,
     /// 256-bit AVX2 + FMA, x86-64 only, selected at run time.
-    Avx2Fma,
+    Avx2Fma = 2,
 }
+
+/// The most capable kernel [`Kernel::best`] may return, as `Kernel as u8` (`u8::MAX`: no
+/// limit). See [`Kernel::limit_best`].
+static BEST_LIMIT: AtomicU8 = AtomicU8::new(u8::MAX);
 
 impl Kernel {
     /// The fastest kernel this CPU runs: [`Kernel::Avx2Fma`] when available, else
-    /// [`Kernel::Portable`]. Detected once per call (`is_x86_feature_detected!` caches).
+    /// [`Kernel::Portable`] (or less, under [`Kernel::limit_best`]). Detected once per call
+    /// (`is_x86_feature_detected!` caches).
     pub fn best() -> Self {
-        if Self::Avx2Fma.is_available() {
+        let detected = if Self::Avx2Fma.is_available() {
             Self::Avx2Fma
         } else {
             Self::Portable
+        };
+        match BEST_LIMIT.load(Ordering::Relaxed) {
+            0 => Self::Scalar,
+            1 => Self::Portable.min(detected),
+            _ => detected,
         }
+    }
+
+    /// From now on, in this whole process, [`Kernel::best`] returns at most `limit`
+    /// (`None`: what the CPU has). Stages built afterwards run that path; stages already
+    /// built keep theirs. For benches and tests that measure or compare the portable path
+    /// (what an ARM build runs) and the scalar reference beside AVX2 on one machine; a
+    /// plugin never calls it.
+    pub fn limit_best(limit: Option<Kernel>) {
+        BEST_LIMIT.store(limit.map_or(u8::MAX, |k| k as u8), Ordering::Relaxed);
     }
 
     /// Whether this CPU can run the kernel.
