@@ -51,17 +51,9 @@ impl Lowpass {
         self.channels.reset(Biquad::reset);
     }
 
-    /// Every channel of `analog` in place (the first `len` samples), two channels in one
-    /// pass ([`Biquad::process_pair`]: the same bits as one by one). Never allocates.
-    pub fn process_all(&mut self, analog: &mut [Vec<f32>], len: usize) {
-        let channels = self.channels.as_mut_slice();
-        if let ([left, right], [l, r]) = (&mut *channels, &mut *analog) {
-            left.process_pair(right, &mut l[..len], &mut r[..len]);
-            return;
-        }
-        for (lp, buf) in channels.iter_mut().zip(analog.iter_mut()) {
-            lp.process(&mut buf[..len]);
-        }
+    /// Channel `ch` in place. Never allocates.
+    pub fn process(&mut self, ch: usize, block: &mut [f32]) {
+        self.channels.with(ch, |lp| lp.process(block));
     }
 }
 

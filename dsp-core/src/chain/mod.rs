@@ -353,11 +353,6 @@ impl Chain {
             for (ch, buf) in channels[..n_ch].iter().enumerate() {
                 self.render_analog(ch, &buf[start..start + n]);
             }
-            self.lowpass
-                .process_all(&mut self.analog_bufs[..n_ch], n * k);
-            for ch in 0..n_ch {
-                self.amplify(ch, n * k);
-            }
             self.load_network
                 .process(&mut self.analog_bufs[..n_ch], n * k);
             self.analog_len = n * k;
@@ -371,8 +366,7 @@ impl Chain {
         }
     }
 
-    /// One channel's host block into its analog buffer (K·n samples), up to the hold (the
-    /// low-pass then runs on both channels in one pass).
+    /// One channel's host block into its analog buffer (K·n samples), through the amp.
     fn render_analog(&mut self, ch: usize, host: &[f32]) {
         let analog = &mut self.analog_bufs[ch][..host.len() * self.clocks.k];
         let dac_len = self.to_dac_rate.process(ch, host, &mut self.dac_buf);
@@ -383,11 +377,7 @@ impl Chain {
         let codes = &mut codes[..conv_len];
         self.converter.process(ch, codes);
         self.hold.process(ch, codes, analog);
-    }
-
-    /// The shaper and the amp on the first `len` samples of channel `ch`'s analog buffer.
-    fn amplify(&mut self, ch: usize, len: usize) {
-        let analog = &mut self.analog_bufs[ch][..len];
+        self.lowpass.process(ch, analog);
         self.shaper.process(analog);
         if let Some(amp) = &mut self.amp {
             amp.process(ch, analog);

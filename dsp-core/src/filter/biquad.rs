@@ -442,91 +442,6 @@ impl Biquad {
         self.process_with::<false>(block);
     }
 
-    /// Two channels of the same kind of filter (`self` on `left`, `other` on `right`) in
-    /// one pass: their groups alternate in one loop, so each one's recursion (a chain of
-    /// dependent multiply-adds per group of four) runs while the other waits. The same
-    /// arithmetic as [`Self::process`] on each, bit for bit. Channels of different lengths,
-    /// positions in their group or arithmetic run one after the other.
-    pub fn process_pair(&mut self, other: &mut Biquad, left: &mut [f32], right: &mut [f32]) {
-        if left.len() != right.len() || self.pending != other.pending || self.fused != other.fused {
-            self.process(left);
-            other.process(right);
-            return;
-        }
-        #[cfg(target_arch = "x86_64")]
-        if self.fused {
-            // SAFETY: `fused` is only set when `Kernel::Avx2Fma.is_available()` confirmed
-            // (`is_x86_feature_detected!`) that this CPU has AVX2 and FMA.
-            unsafe { self.pair_fma(other, left, right) };
-            return;
-        }
-        self.pair_with::<false>(other, left, right);
-    }
-
-    /// [`Self::pair_with`] compiled with AVX2 and FMA.
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2,fma")]
-    fn pair_fma(&mut self, other: &mut Biquad, left: &mut [f32], right: &mut [f32]) {
-        self.pair_with::<true>(other, left, right);
-    }
-
-    /// See [`Self::process_pair`]: the open group and the tail sample by sample on each
-    /// channel, as [`Self::process_with`] does; the whole groups of both in one loop.
-    #[inline(always)]
-    fn pair_with<const FUSED: bool>(
-        &mut self,
-        other: &mut Biquad,
-        left: &mut [f32],
-        right: &mut [f32],
-    ) {
-        let open = if self.pending == 0 {
-            0
-        } else {
-            (4 - self.pending).min(left.len())
-        };
-        let (coefs_l, coefs_r) = (self.block(), other.block());
-        let (head_l, rest_l) = left.split_at_mut(open);
-        let (head_r, rest_r) = right.split_at_mut(open);
-        for (l, r) in head_l.iter_mut().zip(head_r.iter_mut()) {
-            *l = self.tick_with::<FUSED>(&coefs_l, f64::from(*l)) as f32;
-            *r = other.tick_with::<FUSED>(&coefs_r, f64::from(*r)) as f32;
-        }
-        let (groups_l, tail_l) = rest_l.as_chunks_mut::<4>();
-        let (groups_r, tail_r) = rest_r.as_chunks_mut::<4>();
-        let mut state_l = [self.s1, self.s2];
-        let mut state_r = [other.s1, other.s2];
-        for (gl, gr) in groups_l.iter_mut().zip(groups_r.iter_mut()) {
-            let (xl, xr) = (gl.map(f64::from), gr.map(f64::from));
-            let (yl, yr) = (
-                coefs_l.outputs::<FUSED>(state_l, &xl),
-                coefs_r.outputs::<FUSED>(state_r, &xr),
-            );
-            state_l = coefs_l.next_state::<FUSED>(state_l, &xl);
-            state_r = coefs_r.next_state::<FUSED>(state_r, &xr);
-            *gl = yl.map(|v| v as f32);
-            *gr = yr.map(|v| v as f32);
-        }
-        [self.s1, self.s2] = state_l;
-        [other.s1, other.s2] = state_r;
-        for (l, r) in tail_l.iter_mut().zip(tail_r.iter_mut()) {
-            *l = self.tick_with::<FUSED>(&coefs_l, f64::from(*l)) as f32;
-            *r = other.tick_with::<FUSED>(&coefs_r, f64::from(*r)) as f32;
-        }
-        self.flush_denormals();
-        other.flush_denormals();
-    }
-
-    /// Flush denormal state (once per block).
-    #[inline(always)]
-    fn flush_denormals(&mut self) {
-        if self.s1.abs() < 1e-30 {
-            self.s1 = 0.0;
-        }
-        if self.s2.abs() < 1e-30 {
-            self.s2 = 0.0;
-        }
-    }
-
     /// [`Self::process_with`] compiled with AVX2 and FMA (the lanes of a group in one
     /// register, FMAs inline).
     #[cfg(target_arch = "x86_64")]
@@ -560,7 +475,13 @@ impl Biquad {
         for x in tail {
             *x = self.tick_with::<FUSED>(&coefs, f64::from(*x)) as f32;
         }
-        self.flush_denormals();
+        // Flush denormal state once per block.
+        if self.s1.abs() < 1e-30 {
+            self.s1 = 0.0;
+        }
+        if self.s2.abs() < 1e-30 {
+            self.s2 = 0.0;
+        }
     }
 }
 
@@ -662,44 +583,6 @@ mod tests {
             b.reset();
             let ticked: Vec<f32> = x.iter().map(|&v| b.tick(f64::from(v)) as f32).collect();
             assert_eq!(whole, ticked, "{kernel:?}: tick");
-        }
-    }
-
-    /// Two channels in one pass give the bits each gives alone, in blocks of any size
-    /// (groups left open across calls included).
-    #[test]
-    fn a_pair_equals_each_channel_alone() {
-        let left = test_signal(3000);
-        let right: Vec<f32> = left.iter().rev().map(|v| 0.5 * v).collect();
-        let coefs = BiquadCoefs::lowpass_matched(
-            87_870.0,
-            std::f64::consts::FRAC_1_SQRT_2,
-            352_800.0,
-            80_000.0,
-        );
-        for kernel in kernels() {
-            let alone = |x: &[f32]| {
-                let mut b = Biquad::new(coefs);
-                b.set_kernel(kernel);
-                let mut y = x.to_vec();
-                b.process(&mut y);
-                y
-            };
-            let (mut a, mut b) = (Biquad::new(coefs), Biquad::new(coefs));
-            a.set_kernel(kernel);
-            b.set_kernel(kernel);
-            let (mut l, mut r) = (left.clone(), right.clone());
-            let mut pos = 0;
-            for n in [1usize, 3, 7, 64, 2, 513, 5].iter().cycle() {
-                if pos == l.len() {
-                    break;
-                }
-                let n = (*n).min(l.len() - pos);
-                a.process_pair(&mut b, &mut l[pos..pos + n], &mut r[pos..pos + n]);
-                pos += n;
-            }
-            assert_eq!(l, alone(&left), "{kernel:?}: left");
-            assert_eq!(r, alone(&right), "{kernel:?}: right");
         }
     }
 
