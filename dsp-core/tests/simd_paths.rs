@@ -73,7 +73,9 @@ fn every_simd_path_gives_the_same_chain_output() {
             .zip(&reference)
             .flat_map(|(a, b)| a.iter().zip(b).map(|(x, y)| (x - y).abs()))
             .fold(0.0f32, f32::max);
-        println!("{path:?} against Scalar: max |Δ| {diff:.3e} (bound {BOUND:.0e}, peak {level:.3})");
+        println!(
+            "{path:?} against Scalar: max |Δ| {diff:.3e} (bound {BOUND:.0e}, peak {level:.3})"
+        );
         assert!(diff <= BOUND, "{path:?}: max |Δ| {diff:e} > {BOUND:e}");
     }
 }

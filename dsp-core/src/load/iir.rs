@@ -604,7 +604,12 @@ impl LoadIir {
             self.state[i] = [a0, a1];
             other.state[i] = [b0, b1];
         }
-        for s in self.state.iter_mut().chain(other.state.iter_mut()).flatten() {
+        for s in self
+            .state
+            .iter_mut()
+            .chain(other.state.iter_mut())
+            .flatten()
+        {
             if s.abs() < 1e-30 {
                 *s = 0.0;
             }
