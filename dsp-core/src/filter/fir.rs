@@ -361,9 +361,10 @@ const PORTABLE_GROUP: usize = 4;
 mod avx2 {
     use super::{Row, LANES};
     use std::arch::x86_64::{
-        __m128, __m256, _mm256_add_ps, _mm256_castps256_ps128, _mm256_extractf128_ps,
-        _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_ps, _mm256_permute2f128_ps,
-        _mm256_setzero_ps, _mm256_storeu_ps, _mm_add_ps, _mm_cvtss_f32, _mm_storeu_ps,
+        __m128, __m256, _mm256_add_ps, _mm256_broadcast_ss, _mm256_castps256_ps128,
+        _mm256_extractf128_ps, _mm256_fmadd_ps, _mm256_hadd_ps, _mm256_loadu_ps,
+        _mm256_permute2f128_ps, _mm256_setzero_ps, _mm256_storeu_ps, _mm_add_ps, _mm_cvtss_f32,
+        _mm_storeu_ps,
     };
 
     #[inline]
@@ -568,6 +569,65 @@ mod avx2 {
         }
     }
 
+    /// Frames `n .. n + F` of an interpolation by [`LANES`] from `by_tap`
+    /// (`super::taps_by_phase`): lane p of output f is Σᵢ `x[f + i]`·`by_tap[i][p]`, one
+    /// multiply-add per tap in tap order (a broadcast input sample against a row of every
+    /// phase's tap i), so no horizontal sum; `x` starts at frame n's window.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn by_tap_frames<const F: usize>(by_tap: &[Row], x: &[f32]) -> [__m256; F] {
+        let span = &x[..F - 1 + by_tap.len()];
+        let base = span.as_ptr();
+        let mut acc = [_mm256_setzero_ps(); F];
+        for (i, c) in by_tap.iter().enumerate() {
+            let c = load(c);
+            for (f, a) in acc.iter_mut().enumerate() {
+                // SAFETY: f + i ≤ (F − 1) + (by_tap.len() − 1) < span.len(), so the float
+                // read is inside `span`.
+                let v = unsafe { _mm256_broadcast_ss(&*base.add(f + i)) };
+                *a = _mm256_fmadd_ps(v, c, *a);
+            }
+        }
+        acc
+    }
+
+    /// An interpolation by [`LANES`], tap-major ([`by_tap_frames`]): frames in groups of
+    /// ten (ten accumulators cover the multiply-add latency, and the loads of a broadcast
+    /// and a tap row per multiply-add stay under two per cycle), then one by one. Each
+    /// output is the same chain of multiply-adds whichever group computes it, and as
+    /// [`phases_by_tap`] computes it.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn poly_by_tap(by_tap: &[Row], history: &[f32], output: &mut [f32]) {
+        const GROUP: usize = 10;
+        let frames = output.as_chunks_mut::<LANES>().0;
+        let mut groups = frames.chunks_exact_mut(GROUP);
+        let mut n = 0;
+        for group in &mut groups {
+            let acc = by_tap_frames::<GROUP>(by_tap, &history[n..]);
+            for (out, a) in group.iter_mut().zip(acc) {
+                store(out, a);
+            }
+            n += GROUP;
+        }
+        for out in groups.into_remainder() {
+            store(out, by_tap_frames::<1>(by_tap, &history[n..])[0]);
+            n += 1;
+        }
+    }
+
+    /// Phases `first .. first + output.len()` of one frame of an interpolation by
+    /// [`LANES`] against `window` (`by_tap.len()` samples), each the same chain of fused
+    /// multiply-adds as lane p of [`by_tap_frames`]: bit-identical to [`poly_by_tap`].
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn phases_by_tap(by_tap: &[Row], window: &[f32], first: usize, output: &mut [f32]) {
+        for (k, y) in output.iter_mut().enumerate() {
+            *y = by_tap
+                .iter()
+                .zip(window)
+                .fold(0.0f32, |acc, (c, &x)| x.mul_add(c[first + k], acc));
+        }
+    }
+
     /// See `super::poly_block`. With a factor that is a multiple of 4, frames go in pairs
     /// ([`shared_window_pair`]); the rest (an odd last frame, other factors) phases in
     /// groups of 8, then 4, then one by one. Every phase is summed in the same order
@@ -655,10 +715,12 @@ mod avx2 {
     }
 }
 
-/// Run the interpolator block with `kernel` (already checked available).
+/// Run the interpolator block with `kernel` (already checked available). `by_tap` is
+/// [`taps_by_phase`] of `coefs` (read by the AVX2 kernel for a factor of [`LANES`]).
 fn run_poly(
     kernel: Kernel,
     coefs: &[Row],
+    by_tap: &[Row],
     taps_per_phase: usize,
     history: &[f32],
     output: &mut [f32],
@@ -672,10 +734,30 @@ fn run_poly(
         #[cfg(target_arch = "x86_64")]
         // SAFETY: `kernel` is only `Avx2Fma` after `Kernel::or_best` confirmed with
         // `is_x86_feature_detected!` that this CPU has AVX2 and FMA.
+        Kernel::Avx2Fma if factor == LANES && by_tap.len() == taps_per_phase => unsafe {
+            avx2::poly_by_tap(by_tap, history, output)
+        },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: as above.
         Kernel::Avx2Fma => unsafe { avx2::poly(coefs, taps_per_phase, history, output, factor) },
         #[cfg(not(target_arch = "x86_64"))]
         Kernel::Avx2Fma => unreachable!("Avx2Fma is never available off x86-64"),
     }
+}
+
+/// The taps of an interpolator by [`LANES`] in the order the AVX2 tap-major kernel reads
+/// them: `by_tap[i][p]` is tap `i` of phase `p` of `coefs` (laid out as in
+/// [`PolyphaseInterpolator`]), so one row holds every phase's tap `i` and a frame of
+/// [`LANES`] outputs is one vector sum with no horizontal reduction. Empty for any other
+/// factor. Allocates (at construction).
+pub(crate) fn taps_by_phase(coefs: &[Row], factor: usize) -> Vec<Row> {
+    if factor != LANES {
+        return Vec::new();
+    }
+    coefs
+        .chunks_exact(LANES)
+        .flat_map(|block| (0..LANES).map(move |i| std::array::from_fn(|p| block[p][i])))
+        .collect()
 }
 
 /// Run the direct-form block with `kernel` (already checked available).
@@ -702,6 +784,7 @@ fn run_direct(kernel: Kernel, coefs: &[Row], history: &[f32], step: usize, outpu
 pub(crate) fn polyphase_frames(
     kernel: Kernel,
     coefs: &[Row],
+    by_tap: &[Row],
     taps_per_phase: usize,
     history: &[f32],
     output: &mut [f32],
@@ -710,6 +793,7 @@ pub(crate) fn polyphase_frames(
     run_poly(
         kernel.or_best(),
         coefs,
+        by_tap,
         taps_per_phase,
         history,
         output,
@@ -722,14 +806,23 @@ pub(crate) fn polyphase_frames(
 pub(crate) fn polyphase_phases(
     kernel: Kernel,
     coefs: &[Row],
+    by_tap: &[Row],
     factor: usize,
     window: &[f32],
     first: usize,
     output: &mut [f32],
 ) {
     let taps_per_phase = coefs.len() / factor * LANES;
+    let kernel = kernel.or_best();
+    #[cfg(target_arch = "x86_64")]
+    if kernel == Kernel::Avx2Fma && factor == LANES && by_tap.len() == taps_per_phase {
+        // SAFETY: `or_best` returned `Avx2Fma`, so `is_x86_feature_detected!` confirmed that
+        // this CPU has AVX2 and FMA.
+        unsafe { avx2::phases_by_tap(by_tap, &window[..taps_per_phase], first, output) };
+        return;
+    }
     let window = window[..taps_per_phase].as_chunks::<LANES>().0;
-    match kernel.or_best() {
+    match kernel {
         Kernel::Scalar => {
             for (i, y) in output.iter_mut().enumerate() {
                 *y = scalar_phase(coefs, factor, first + i, window);
@@ -852,6 +945,8 @@ pub struct PolyphaseInterpolator {
     /// phase p (which holds h[p + factor·k] reversed and front-padded) is
     /// `coefs[r·factor + p]`, so the phases computed together are adjacent in memory.
     coefs: Vec<Row>,
+    /// [`taps_by_phase`] of `coefs` (empty unless `factor` = [`LANES`]).
+    by_tap: Vec<Row>,
     /// `taps_per_phase − 1` samples of past input, then room for blocks.
     history: History,
 }
@@ -887,6 +982,7 @@ impl PolyphaseInterpolator {
             taps_per_phase,
             max_block,
             kernel: Kernel::best(),
+            by_tap: taps_by_phase(&coefs, factor),
             coefs,
             history: History::new(taps_per_phase - 1, max_block),
         }
@@ -929,6 +1025,7 @@ impl PolyphaseInterpolator {
             run_poly(
                 kernel,
                 &self.coefs,
+                &self.by_tap,
                 self.taps_per_phase,
                 self.history.window(),
                 block_out,
@@ -1472,12 +1569,28 @@ mod tests {
             let history = rng.vec(frames - 1 + taps);
             for kernel in kernels() {
                 let mut whole = vec![0.0; frames * factor];
-                polyphase_frames(kernel, &interp.coefs, taps, &history, &mut whole, factor);
+                polyphase_frames(
+                    kernel,
+                    &interp.coefs,
+                    &interp.by_tap,
+                    taps,
+                    &history,
+                    &mut whole,
+                    factor,
+                );
                 for n in 0..frames {
                     let window = &history[n..n + taps];
                     for first in 0..factor {
                         let mut part = vec![0.0; factor - first];
-                        polyphase_phases(kernel, &interp.coefs, factor, window, first, &mut part);
+                        polyphase_phases(
+                            kernel,
+                            &interp.coefs,
+                            &interp.by_tap,
+                            factor,
+                            window,
+                            first,
+                            &mut part,
+                        );
                         assert_eq!(
                             part,
                             whole[n * factor + first..(n + 1) * factor],

@@ -262,6 +262,8 @@ struct Periodic {
     factor: usize,
     /// The L rows in the polyphase layout: row r of phase s at `coefs[r·L + s]`.
     coefs: Vec<[f32; LANES]>,
+    /// The same taps for the AVX2 tap-major kernel ([`fir::taps_by_phase`]; L = 8 only).
+    by_tap: Vec<[f32; LANES]>,
     /// Input sample (integer time) of the current run; its window starts at
     /// `pos − W + 1`.
     pos: i64,
@@ -294,6 +296,7 @@ impl Periodic {
         }
         Self {
             factor,
+            by_tap: fir::taps_by_phase(&coefs, factor),
             coefs,
             pos: floor0,
             phase: phase0,
@@ -508,6 +511,7 @@ impl FractionalResampler {
                     fir::polyphase_frames(
                         self.kernel,
                         &periodic.coefs,
+                        &periodic.by_tap,
                         row_len,
                         history,
                         out,
@@ -521,6 +525,7 @@ impl FractionalResampler {
                 fir::polyphase_phases(
                     self.kernel,
                     &periodic.coefs,
+                    &periodic.by_tap,
                     factor,
                     &self.buf[start..start + row_len],
                     periodic.phase,
