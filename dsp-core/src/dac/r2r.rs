@@ -798,22 +798,30 @@ mod tests {
     }
 
     /// The AVX2 quantiser (four samples a step, its own splitmix64 lanes) against the scalar
-    /// reference: the same bits for every coding, with and without dither, whatever the
-    /// block split — and the same as `convert` sample by sample.
+    /// reference: the same bits for every coding, with and without dither, glitch and
+    /// switch bow, whatever the block split — and the same as `convert` sample by sample.
     #[test]
     fn simd_quantiser_equals_scalar_bit_for_bit() {
+        let cases = [
+            (true, 0.0, 0.0),
+            (false, 5e-9, 0.0),
+            (false, 0.0, 2e-4),
+            (true, 0.0, -1e-4),
+        ];
         for coding in [
             Coding::OffsetBinary,
             Coding::Complementary,
             Coding::SignMagnitude,
         ] {
-            for dither in [true, false] {
+            for (dither, glitch_skew_s, switch_bow) in cases {
                 let config = LadderConfig {
                     bits: 24,
                     coding,
                     dither,
                     seed: 5,
-                    glitch_skew_s: if dither { 0.0 } else { 5e-9 },
+                    glitch_skew_s,
+                    switch_bow,
+                    switch_bow_mismatch: 0.5,
                     ..LadderConfig::default()
                 };
                 let x = quantiser_inputs(config.bits);
