@@ -60,6 +60,7 @@ use super::roots::{roots, split_conjugates};
 use super::{drive, Complex64};
 use crate::clocks::{Clocks, PerChannel};
 use crate::filter::biquad::{tdf2, BiquadCoefs, LaneCoefs};
+use crate::filter::fir::Kernel;
 use std::f64::consts::TAU;
 use wide::f64x2;
 
@@ -553,6 +554,23 @@ impl LoadIir {
             other.process(right);
             return;
         }
+        #[cfg(target_arch = "x86_64")]
+        if Kernel::best() == Kernel::Avx2Fma {
+            // SAFETY: `Kernel::best()` is `Avx2Fma` only when `is_x86_feature_detected!`
+            // confirmed that this CPU has AVX2 and FMA.
+            let done = unsafe {
+                match n.div_ceil(2) {
+                    1 => wavefront::run::<1>(self, other, left, right),
+                    2 => wavefront::run::<2>(self, other, left, right),
+                    3 => wavefront::run::<3>(self, other, left, right),
+                    4 => wavefront::run::<4>(self, other, left, right),
+                    _ => false,
+                }
+            };
+            if done {
+                return;
+            }
+        }
         // The state stays in registers only when the section count is known at compile
         // time (a runtime-length loop keeps it in memory, and every sample then waits on
         // store-to-load forwarding in the recursion).
@@ -701,6 +719,210 @@ impl LoadIir {
     }
 }
 
+/// [`LoadIir::process_pair`] with AVX2: two sections × two channels per 256-bit register.
+///
+/// The cascade is a wavefront: register v holds sections 2v and 2v + 1 (lanes: left and
+/// right of section 2v, then of section 2v + 1), and at step t section j works on sample
+/// t − j, so every section of a step is independent of the others in that step (section
+/// j's input is section j − 1's output of the step before). Each lane runs the same
+/// `f64` multiplies and adds as [`tdf2`], in the same order, so the output is the
+/// sample-by-sample cascade's, bit for bit (tested). An odd cascade gets an identity
+/// section (b0 = 1, state held at −0, so `x + s0` is `x` exactly). A block of n samples
+/// takes n + 2V − 1 steps: the first and last 2V − 1 steps leave the sections without a
+/// sample unchanged.
+#[cfg(target_arch = "x86_64")]
+mod wavefront {
+    use super::LoadIir;
+    use crate::filter::biquad::BiquadCoefs;
+    use std::arch::x86_64::{
+        __m256d, _mm256_add_pd, _mm256_blendv_pd, _mm256_castpd128_pd256, _mm256_cmp_pd,
+        _mm256_extractf128_pd, _mm256_mul_pd, _mm256_permute2f128_pd, _mm256_set_pd,
+        _mm256_setzero_pd, _mm256_storeu_pd, _mm256_sub_pd, _mm_cvtpd_ps, _mm_cvtss_f32,
+        _mm_mul_pd, _mm_set1_pd, _mm_set_pd, _mm_shuffle_ps, _CMP_LT_OQ,
+    };
+
+    /// Coefficients of a register's two sections, each splatted over its two lanes.
+    #[derive(Clone, Copy)]
+    struct Coefs {
+        b0: __m256d,
+        b1: __m256d,
+        b2: __m256d,
+        a1: __m256d,
+        a2: __m256d,
+    }
+
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn pair(lo: &BiquadCoefs, hi: &BiquadCoefs, get: fn(&BiquadCoefs) -> f64) -> __m256d {
+        _mm256_set_pd(get(hi), get(hi), get(lo), get(lo))
+    }
+
+    /// One step of every register: each register's inputs (the input pair `x` below
+    /// register 0; see [`run`]) in, `outs` and the state advanced, in the lanes where
+    /// `active[v]` is set (all lanes when `active` is `None`). Plain loops, no closures:
+    /// a closure would not inherit this function's target features, and its intrinsics
+    /// would be calls.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn step<const V: usize>(
+        coefs: &[Coefs; V],
+        s0: &mut [__m256d; V],
+        s1: &mut [__m256d; V],
+        x: __m256d,
+        outs: &mut [__m256d; V],
+        active: Option<&[__m256d; V]>,
+    ) {
+        // Register v's inputs: low half, the section below's output (the high half of
+        // register v − 1, or the input pair); high half, register v's low section's output.
+        // From the top down, so each register reads the outputs of the step before.
+        for v in (0..V).rev() {
+            let ins = if v == 0 {
+                _mm256_permute2f128_pd::<0x20>(x, outs[0])
+            } else {
+                _mm256_permute2f128_pd::<0x21>(outs[v - 1], outs[v])
+            };
+            let c = &coefs[v];
+            let y = _mm256_add_pd(_mm256_mul_pd(c.b0, ins), s0[v]);
+            let n0 = _mm256_sub_pd(
+                _mm256_add_pd(_mm256_mul_pd(c.b1, ins), s1[v]),
+                _mm256_mul_pd(c.a1, y),
+            );
+            let n1 = _mm256_sub_pd(_mm256_mul_pd(c.b2, ins), _mm256_mul_pd(c.a2, y));
+            match active {
+                None => {
+                    s0[v] = n0;
+                    s1[v] = n1;
+                }
+                Some(mask) => {
+                    s0[v] = _mm256_blendv_pd(s0[v], n0, mask[v]);
+                    s1[v] = _mm256_blendv_pd(s1[v], n1, mask[v]);
+                }
+            }
+            outs[v] = y;
+        }
+    }
+
+    /// The lanes of the sections that have a sample at step t of a block of n samples
+    /// (section j works on sample t − j).
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    fn active_at<const V: usize>(t: usize, n: usize) -> [__m256d; V] {
+        let mut masks = [_mm256_setzero_pd(); V];
+        for (v, mask) in masks.iter_mut().enumerate() {
+            let sign = |j: usize| if j <= t && t < n + j { -1.0 } else { 1.0 };
+            let (lo, hi) = (sign(2 * v), sign(2 * v + 1));
+            *mask = _mm256_cmp_pd::<_CMP_LT_OQ>(_mm256_set_pd(hi, hi, lo, lo), _mm256_setzero_pd());
+        }
+        masks
+    }
+
+    /// Run `left` through `a` and `right` through `b` (clones of one design) with `V`
+    /// registers; false (nothing done) when the design needs another `V`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn run<const V: usize>(
+        a: &mut LoadIir,
+        b: &mut LoadIir,
+        left: &mut [f32],
+        right: &mut [f32],
+    ) -> bool {
+        let sections = a.sections.len();
+        if sections.div_ceil(2) != V || left.len() != right.len() {
+            return false;
+        }
+        let n = left.len();
+        let identity = BiquadCoefs {
+            b0: 1.0,
+            b1: 0.0,
+            b2: 0.0,
+            a1: 0.0,
+            a2: 0.0,
+        };
+        let section = |j: usize| a.sections.get(j).unwrap_or(&identity);
+        // State lanes: [left j, right j, left j+1, right j+1]; the identity's at −0.
+        let lane = |j: usize, k: usize| {
+            if j < sections {
+                [a.state[j][k], b.state[j][k]]
+            } else {
+                [-0.0, -0.0]
+            }
+        };
+        let zero = _mm256_setzero_pd();
+        let mut coefs = [Coefs {
+            b0: zero,
+            b1: zero,
+            b2: zero,
+            a1: zero,
+            a2: zero,
+        }; V];
+        let (mut s0, mut s1) = ([zero; V], [zero; V]);
+        for v in 0..V {
+            let (lo, hi) = (section(2 * v), section(2 * v + 1));
+            coefs[v] = Coefs {
+                b0: pair(lo, hi, |c| c.b0),
+                b1: pair(lo, hi, |c| c.b1),
+                b2: pair(lo, hi, |c| c.b2),
+                a1: pair(lo, hi, |c| c.a1),
+                a2: pair(lo, hi, |c| c.a2),
+            };
+            let ([l0, r0], [l1, r1]) = (lane(2 * v, 0), lane(2 * v + 1, 0));
+            s0[v] = _mm256_set_pd(r1, l1, r0, l0);
+            let ([l0, r0], [l1, r1]) = (lane(2 * v, 1), lane(2 * v + 1, 1));
+            s1[v] = _mm256_set_pd(r1, l1, r0, l0);
+        }
+        let depth = 2 * V;
+        let mut outs = [_mm256_setzero_pd(); V];
+        let gain = _mm_set1_pd(a.gain);
+        let steady = (depth - 1)..n;
+        for t in 0..n + depth - 1 {
+            let x = if t < n {
+                _mm256_castpd128_pd256(_mm_set_pd(f64::from(right[t]), f64::from(left[t])))
+            } else {
+                _mm256_setzero_pd()
+            };
+            if steady.contains(&t) {
+                step(&coefs, &mut s0, &mut s1, x, &mut outs, None);
+            } else {
+                step(
+                    &coefs,
+                    &mut s0,
+                    &mut s1,
+                    x,
+                    &mut outs,
+                    Some(&active_at::<V>(t, n)),
+                );
+            }
+            if t + 1 >= depth {
+                // The last section worked on sample t − (depth − 1).
+                let y = _mm_cvtpd_ps(_mm_mul_pd(_mm256_extractf128_pd::<1>(outs[V - 1]), gain));
+                let i = t + 1 - depth;
+                left[i] = _mm_cvtss_f32(y);
+                right[i] = _mm_cvtss_f32(_mm_shuffle_ps::<1>(y, y));
+            }
+        }
+        let mut store = |v: usize, regs: &[__m256d; V], k: usize| {
+            let mut lanes = [0.0; 4];
+            // SAFETY: `lanes` is 4 writable `f64`; no alignment needed.
+            unsafe { _mm256_storeu_pd(lanes.as_mut_ptr(), regs[v]) };
+            for (half, j) in [2 * v, 2 * v + 1].into_iter().enumerate() {
+                if j < sections {
+                    a.state[j][k] = lanes[2 * half];
+                    b.state[j][k] = lanes[2 * half + 1];
+                }
+            }
+        };
+        for v in 0..V {
+            store(v, &s0, 0);
+            store(v, &s1, 1);
+        }
+        for s in a.state.iter_mut().chain(b.state.iter_mut()).flatten() {
+            if s.abs() < 1e-30 {
+                *s = 0.0;
+            }
+        }
+        true
+    }
+}
+
 /// The load network's divider for every channel, at the analog rate: one [`LoadIir`] per
 /// channel, two channels run in one pair of lanes (nothing for an identity divider).
 pub struct LoadNetwork {
@@ -745,20 +967,61 @@ mod tests {
     /// falls back to it when the two filters differ.
     #[test]
     fn process_pair_equals_process() {
-        for (name, network) in example_networks() {
-            let mut a = LoadIir::new(&network, 75.0, 352_800.0);
-            let mut b = a.clone();
-            let (mut ra, mut rb) = (a.clone(), a.clone());
+        let networks = example_networks();
+        let mut designs: Vec<(String, LoadIir)> = Vec::new();
+        for (name, network) in &networks {
+            for z_out in [0.5, 10.0, 75.0] {
+                designs.push((
+                    format!("{name} from {z_out} Ω"),
+                    LoadIir::new(network, z_out, 352_800.0),
+                ));
+            }
+        }
+        // Every section count the AVX2 wavefront runs (1…8, odd and even), cut from the
+        // largest design.
+        let largest = designs
+            .iter()
+            .map(|(_, d)| d.clone())
+            .max_by_key(|d| d.sections.len())
+            .expect("designs");
+        for count in 1..=largest.sections.len() {
+            let mut cut = largest.clone();
+            cut.sections.truncate(count);
+            cut.state.truncate(count);
+            designs.push((format!("the first {count} sections"), cut));
+        }
+        for (name, design) in designs {
+            let (mut a, mut b) = (design.clone(), design.clone());
+            let (mut ra, mut rb) = (design.clone(), design.clone());
             let mut left: Vec<f32> = (0..3000).map(|i| ((i as f32) * 0.37).sin()).collect();
             let mut right: Vec<f32> = (0..3000).map(|i| ((i as f32) * 0.11).cos()).collect();
+            left[5] = -0.0;
+            right[7] = 0.0;
             let (mut l_ref, mut r_ref) = (left.clone(), right.clone());
-            for (chunk_l, chunk_r) in left.chunks_mut(777).zip(right.chunks_mut(777)) {
-                a.process_pair(&mut b, chunk_l, chunk_r);
+            let mut pos = 0;
+            for n in [1usize, 2, 3, 5, 8, 777, 13, 1000].iter().cycle() {
+                if pos == left.len() {
+                    break;
+                }
+                let n = (*n).min(left.len() - pos);
+                a.process_pair(&mut b, &mut left[pos..pos + n], &mut right[pos..pos + n]);
+                ra.process(&mut l_ref[pos..pos + n]);
+                rb.process(&mut r_ref[pos..pos + n]);
+                pos += n;
             }
-            ra.process(&mut l_ref);
-            rb.process(&mut r_ref);
-            assert_eq!(left, l_ref, "{name} left");
-            assert_eq!(right, r_ref, "{name} right");
+            let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+            let sections = design.sections.len();
+            assert_eq!(
+                bits(&left),
+                bits(&l_ref),
+                "{name} ({sections} sections) left"
+            );
+            assert_eq!(
+                bits(&right),
+                bits(&r_ref),
+                "{name} ({sections} sections) right"
+            );
+            assert_eq!(a.state, ra.state, "{name} state");
         }
         let networks = example_networks();
         let mut a = LoadIir::new(&networks[1].1, 75.0, 352_800.0);
