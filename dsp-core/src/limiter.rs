@@ -124,57 +124,84 @@ impl Limiter {
         if self.lookahead == 0 || n_ch == 0 {
             return;
         }
+        // The state in locals for the loop (as fields, each frame would store and reload
+        // them through memory), written back after it.
         let span = self.window.len() as u64;
+        let slots = self.window.len();
+        let (mut head, mut len, mut frame) = (self.head, self.len, self.frame);
+        let (mut released, release_coef) = (self.released, self.release_coef);
+        let (mut smooth_pos, mut smooth_sum) = (self.smooth_pos, self.smooth_sum);
+        let (mut pos, mut min_gain, active) = (self.pos, self.min_gain, self.active);
+        let smooth_len = self.smooth.len();
+        let (window, smooth, delay) = (&mut self.window, &mut self.smooth, &mut self.delay);
         for i in 0..frames {
             let peak = block[..n_ch].iter().fold(0.0f32, |m, b| m.max(b[i].abs()));
             let need = if peak > CEILING { CEILING / peak } else { 1.0 };
             // Running minimum of `need` over the last L + 1 frames.
-            while self.len > 0 {
-                let back = (self.head + self.len - 1) % self.window.len();
-                if self.window[back].1 >= need {
-                    self.len -= 1;
+            while len > 0 {
+                let back = wrap(head + len - 1, slots);
+                if window[back].1 >= need {
+                    len -= 1;
                 } else {
                     break;
                 }
             }
-            let slot = (self.head + self.len) % self.window.len();
-            self.window[slot] = (self.frame, need);
-            self.len += 1;
-            while self.window[self.head].0 + span <= self.frame {
-                self.head = (self.head + 1) % self.window.len();
-                self.len -= 1;
+            let slot = wrap(head + len, slots);
+            window[slot] = (frame, need);
+            len += 1;
+            while window[head].0 + span <= frame {
+                head = wrap(head + 1, slots);
+                len -= 1;
             }
-            let held = self.window[self.head].1;
-            self.released = if held < self.released {
+            let held = window[head].1;
+            released = if held < released {
                 held
             } else {
-                self.released + (held - self.released) * self.release_coef
+                released + (held - released) * release_coef
             };
-            self.smooth_sum += f64::from(self.released) - f64::from(self.smooth[self.smooth_pos]);
-            self.smooth[self.smooth_pos] = self.released;
-            self.smooth_pos = (self.smooth_pos + 1) % self.smooth.len();
-            if self.smooth_pos == 0 {
+            smooth_sum += f64::from(released) - f64::from(smooth[smooth_pos]);
+            smooth[smooth_pos] = released;
+            smooth_pos = wrap(smooth_pos + 1, smooth_len);
+            if smooth_pos == 0 {
                 // Re-add the ring once per lap so the running sum cannot drift.
-                self.smooth_sum = self.smooth.iter().map(|&g| f64::from(g)).sum();
+                smooth_sum = smooth.iter().map(|&g| f64::from(g)).sum();
             }
-            self.frame += 1;
-            let gain = if self.active {
-                ((self.smooth_sum / self.smooth.len() as f64) as f32).min(1.0)
+            frame += 1;
+            let gain = if active {
+                ((smooth_sum / smooth_len as f64) as f32).min(1.0)
             } else {
                 1.0
             };
-            self.min_gain = self.min_gain.min(gain);
+            min_gain = min_gain.min(gain);
             for (ch, b) in block[..n_ch].iter_mut().enumerate() {
-                let delayed = self.delay[ch][self.pos];
-                self.delay[ch][self.pos] = b[i];
-                b[i] = if self.active {
+                let delayed = delay[ch][pos];
+                delay[ch][pos] = b[i];
+                b[i] = if active {
                     (delayed * gain).clamp(-CEILING, CEILING)
                 } else {
                     delayed
                 };
             }
-            self.pos = (self.pos + 1) % self.lookahead;
+            pos = wrap(pos + 1, self.lookahead);
         }
+        (self.head, self.len, self.frame) = (head, len, frame);
+        self.released = released;
+        (self.smooth_pos, self.smooth_sum) = (smooth_pos, smooth_sum);
+        (self.pos, self.min_gain) = (pos, min_gain);
+    }
+}
+
+/// `i mod len`, with a compare instead of a division for the usual `i < 2·len` (a ring
+/// index one step or one window past the end; `%` costs a division, several times per
+/// frame).
+#[inline(always)]
+fn wrap(i: usize, len: usize) -> usize {
+    if i < len {
+        i
+    } else if i < 2 * len {
+        i - len
+    } else {
+        i % len
     }
 }
 
