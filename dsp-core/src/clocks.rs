@@ -136,6 +136,12 @@ impl<T> PerChannel<T> {
         }
     }
 
+    /// Whether the stage is absent (no design, no state).
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
     /// Every channel's state.
     #[inline]
     pub fn as_mut_slice(&mut self) -> &mut [T] {

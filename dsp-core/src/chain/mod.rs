@@ -74,8 +74,6 @@ pub struct Chain {
     load_curve: LoadCurve,
     /// One channel's block at the DAC rate.
     dac_buf: Vec<f32>,
-    /// One channel's block at the converter rate.
-    conv_buf: Vec<f32>,
     /// One analog-domain buffer per channel (K·max_block).
     analog_bufs: Vec<Vec<f32>>,
     /// Samples of `analog_bufs` the last chunk filled.
@@ -189,7 +187,6 @@ impl Chain {
             decimator: Decimator::new(design.decimator.as_ref().map(|h| h.as_slice()), &clocks),
             load_curve: LoadCurve::new(design.load.fir.as_ref(), &clocks),
             dac_buf: vec![0.0; clocks.dac_block],
-            conv_buf: vec![0.0; clocks.conv_block()],
             analog_bufs: vec![vec![0.0; clocks.analog_block()]; clocks.channels],
             analog_len: 0,
             load_ohms_1khz: design.load.ohms_1khz(),
@@ -370,13 +367,19 @@ impl Chain {
     fn render_analog(&mut self, ch: usize, host: &[f32]) {
         let analog = &mut self.analog_bufs[ch][..host.len() * self.clocks.k];
         let dac_len = self.to_dac_rate.process(ch, host, &mut self.dac_buf);
-        let codes = &mut self.conv_buf[..];
-        let conv_len = self
-            .chip_filter
-            .process(ch, &self.dac_buf[..dac_len], codes);
-        let codes = &mut codes[..conv_len];
-        self.converter.process(ch, codes);
-        self.hold.process(ch, codes, analog);
+        let dac = &self.dac_buf[..dac_len];
+        let (chip_filter, converter) = (&mut self.chip_filter, &mut self.converter);
+        // The chip filter and the converter write straight into the hold's input.
+        self.hold.process_in_place(
+            ch,
+            chip_filter.output_len(dac_len),
+            |codes| {
+                let conv_len = chip_filter.process(ch, dac, codes);
+                converter.process(ch, &mut codes[..conv_len]);
+                conv_len
+            },
+            analog,
+        );
         self.lowpass.process(ch, analog);
         self.shaper.process(analog);
         if let Some(amp) = &mut self.amp {

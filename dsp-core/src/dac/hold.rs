@@ -67,8 +67,30 @@ impl Hold {
     /// Channel `ch`: take the converter's `input` and fill `analog` (the samples not yet
     /// available, none after the first block, are zero). Never allocates.
     pub fn process(&mut self, ch: usize, input: &[f32], analog: &mut [f32]) {
+        self.process_in_place(
+            ch,
+            input.len(),
+            |slot| {
+                slot.copy_from_slice(&input[..slot.len()]);
+                slot.len()
+            },
+            analog,
+        );
+    }
+
+    /// [`Hold::process`] with the converter's `n` samples written by `produce` straight
+    /// into the hold's input history (it returns how many it wrote), saving the copy.
+    /// Never allocates.
+    pub fn process_in_place(
+        &mut self,
+        ch: usize,
+        n: usize,
+        produce: impl FnOnce(&mut [f32]) -> usize,
+        analog: &mut [f32],
+    ) {
         self.channels.with(ch, |hold| {
-            hold.push(input);
+            let written = produce(hold.input_slot(n));
+            hold.commit(written);
             let got = hold.pull(analog);
             analog[got..].fill(0.0);
         });

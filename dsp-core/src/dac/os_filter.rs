@@ -321,6 +321,15 @@ impl ChipFilter {
 
     /// Channel `ch`'s codes at the DAC rate into `out` at the converter rate; returns the
     /// samples written (`M·input.len()`). Never allocates.
+    /// Samples [`ChipFilter::process`] writes for `input_len` input samples.
+    pub fn output_len(&self, input_len: usize) -> usize {
+        if self.channels.is_empty() {
+            input_len
+        } else {
+            input_len * self.m
+        }
+    }
+
     pub fn process(&mut self, ch: usize, input: &[f32], out: &mut [f32]) -> usize {
         match self.channels.get_mut(ch) {
             Some(os) => {

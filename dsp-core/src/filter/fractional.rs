@@ -439,6 +439,16 @@ impl FractionalResampler {
 
     /// Append input (at most `max_input_block` samples between pulls).
     pub fn push(&mut self, input: &[f32]) {
+        let slot = self.input_slot(input.len());
+        let n = slot.len();
+        slot.copy_from_slice(&input[..n]);
+        self.commit(n);
+    }
+
+    /// Room for the next `n` input samples (fewer if more than `max_input_block`), to be
+    /// written in place and then added by [`Self::commit`]: [`Self::push`] without its copy,
+    /// for a producer that can write straight into the history.
+    pub fn input_slot(&mut self, n: usize) -> &mut [f32] {
         // Drop history no future output needs: everything before ⌊time⌋ − W + 1.
         let keep_from = self.next_floor() - self.table.half_width as i64 + 1;
         let drop = (keep_from - self.base).clamp(0, self.len as i64) as usize;
@@ -448,15 +458,19 @@ impl FractionalResampler {
             self.base += drop as i64;
         }
         let room = self.buf.len() - self.table.row_len - self.len;
-        let n = input.len().min(room);
         debug_assert!(
-            n == input.len(),
-            "pushed {} samples, more than max_input_block {}",
-            input.len(),
+            n <= room,
+            "pushed {n} samples, more than max_input_block {}",
             self.max_input_block
         );
-        self.buf[self.len..self.len + n].copy_from_slice(&input[..n]);
-        self.len += n;
+        let n = n.min(room);
+        &mut self.buf[self.len..self.len + n]
+    }
+
+    /// Add the `n` samples written into [`Self::input_slot`] (at most its length).
+    pub fn commit(&mut self, n: usize) {
+        let room = self.buf.len() - self.table.row_len - self.len;
+        self.len += n.min(room);
         // Keep the padding after the valid samples at zero (stale values there are finite
         // anyway, and multiplied by zero-padded taps).
         let pad_end = (self.len + self.table.row_len).min(self.buf.len());
