@@ -32,7 +32,7 @@
 //! An interpolation by [`LANES`] (the chip filters at 8×, the NOS hold) runs tap-major on
 //! AVX2 instead: lane p of a register is phase p, so a frame of eight outputs is a chain of
 //! one multiply-add per tap (a broadcast input sample against every phase's tap, from the
-//! layout [`taps_by_phase`] builds), with no horizontal sum. Its sums are taken in another
+//! layout `taps_by_phase` builds), with no horizontal sum. Its sums are taken in another
 //! order than the other kernels' (the equivalence tests bound the difference).
 
 use std::sync::atomic::{AtomicU8, Ordering};
