@@ -3,7 +3,7 @@ tests/benches/host_blocks.rs.
 
 Usage: python3 vst3_blocks.py BUNDLE
 Prints one `block realtime` line per block size: seconds of stereo audio at 44.1 kHz per
-second of wall-clock time, best of 3 runs of 2 s of noise, the plugin activated once per
+second of wall-clock time, best of 5 runs of 3 s of noise, the plugin activated once per
 block size (pedalboard re-activates when the block size grows). Each `process` call is a
 Python call, so the smallest blocks include pedalboard's per-call cost.
 """
@@ -15,7 +15,7 @@ import numpy as np
 import pedalboard
 
 RATE = 44100.0
-SECONDS = 2.0
+SECONDS = 3.0
 
 
 def main(bundle):
@@ -28,7 +28,7 @@ def main(bundle):
         plugin.reset()
         plugin.process(chunks[0], RATE, reset=False)
         best = float("inf")
-        for _ in range(3):
+        for _ in range(5):
             t = time.perf_counter()
             for chunk in chunks:
                 plugin.process(chunk, RATE, reset=False)

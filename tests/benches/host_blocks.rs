@@ -1,7 +1,8 @@
 //! Speed of the built plugins by host block size, as hosts run them: the CLAP through
 //! clack-host and the VST3 through pedalboard (`tests/vst3_blocks.py`), default settings
 //! (the K13 on the Andromeda), 44.1 kHz stereo noise, blocks of 1, 64, 512, 8192 and 16 384
-//! frames and (CLAP) a varying sequence; each as a realtime factor and against blocks of
+//! frames and (CLAP) a varying sequence, 3 s per run, best of 5; each as a realtime factor
+//! and against blocks of
 //! 512. The engine alone is in `cargo bench -p sourcery-dsp --bench dac_stage`. A host's
 //! block size should not change the speed (within 15 %).
 //!
@@ -16,8 +17,8 @@ use sourcery_tests::clap_host::ClapInstance;
 use sourcery_tests::{bundle, workspace_root, CLAP_ID};
 
 const RATE: f64 = 44_100.0;
-/// Frames per run (1 s).
-const FRAMES: usize = 44_100;
+/// Frames per run (3 s: shorter runs were at the mercy of the VM).
+const FRAMES: usize = 3 * 44_100;
 
 fn print_rows(host: &str, rows: &[(String, f64)]) {
     let at_512 = rows
@@ -60,7 +61,7 @@ fn main() {
         plugin
             .process_signal(&input, &pattern)
             .expect("process (warm-up)");
-        let best = (0..3)
+        let best = (0..5)
             .map(|_| {
                 let t = Instant::now();
                 plugin.process_signal(&input, &pattern).expect("process");
