@@ -29,6 +29,7 @@
 //! added to the sample (a first-order, sample-rate model of the glitch energy).
 
 use crate::filter::fir::Kernel;
+use wide::f64x4;
 
 crate::choice! {
     /// How codes drive the ladder(s).
@@ -526,6 +527,28 @@ impl R2rDac {
         ((out - self.zero) * self.scale) as f32
     }
 
+    /// The outputs of the offset-binary codings for `codes` into `out`, four at a time:
+    /// the table sums one by one, the switch bow, offset and scale in `f64x4` lanes, with
+    /// the operations of [`Self::volts`] in the same order (the same bits). Returns how many
+    /// were done (a multiple of 4).
+    fn volts_x4(&self, out: &mut [f32], codes: &[u32]) -> usize {
+        let (zero, scale) = (f64x4::splat(self.zero), f64x4::splat(self.scale));
+        let (bow, inv_codes, one) = (
+            f64x4::splat(self.bow),
+            f64x4::splat(self.inv_codes),
+            f64x4::splat(1.0),
+        );
+        let (out4, _) = out.as_chunks_mut::<4>();
+        let (codes4, _) = codes.as_chunks::<4>();
+        for (x4, c4) in out4.iter_mut().zip(codes4) {
+            let ladder = f64x4::new(c4.map(|c| self.ladder.output(c)));
+            let v = f64x4::new(c4.map(f64::from)) * inv_codes;
+            let volts = ladder + bow * v * (one - v);
+            *x4 = ((volts - zero) * scale).to_array().map(|y| y as f32);
+        }
+        out4.len().min(codes4.len()) * 4
+    }
+
     /// Quantise `x` into `codes` (same length), as [`Self::quantize`] sample by sample.
     fn quantize_block(&mut self, x: &[f32], codes: &mut [u32]) {
         let mut done = 0;
@@ -569,7 +592,11 @@ impl R2rDac {
                 }
             } else {
                 // No glitch: the same output without the transition memory in the loop.
-                for (x, &code) in chunk.iter_mut().zip(codes.iter()) {
+                let mut done = 0;
+                if self.config.coding != Coding::SignMagnitude {
+                    done = self.volts_x4(chunk, codes);
+                }
+                for (x, &code) in chunk[done..].iter_mut().zip(&codes[done..]) {
                     *x = ((self.volts(code) - self.zero) * self.scale) as f32;
                 }
                 if let Some(&last) = codes.last() {
