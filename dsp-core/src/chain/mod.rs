@@ -370,7 +370,7 @@ impl Chain {
         let dac = &self.dac_buf[..dac_len];
         let (chip_filter, converter) = (&mut self.chip_filter, &mut self.converter);
         // The chip filter and the converter write straight into the hold's input.
-        self.hold.process_in_place(
+        self.hold.process(
             ch,
             chip_filter.output_len(dac_len),
             |codes| {

@@ -64,24 +64,10 @@ impl Hold {
         self.channels.reset(FractionalResampler::reset);
     }
 
-    /// Channel `ch`: take the converter's `input` and fill `analog` (the samples not yet
-    /// available, none after the first block, are zero). Never allocates.
-    pub fn process(&mut self, ch: usize, input: &[f32], analog: &mut [f32]) {
-        self.process_in_place(
-            ch,
-            input.len(),
-            |slot| {
-                slot.copy_from_slice(&input[..slot.len()]);
-                slot.len()
-            },
-            analog,
-        );
-    }
-
-    /// [`Hold::process`] with the converter's `n` samples written by `produce` straight
-    /// into the hold's input history (it returns how many it wrote), saving the copy.
-    /// Never allocates.
-    pub fn process_in_place(
+    /// Channel `ch`: `produce` writes the converter's `n` samples straight into the hold's
+    /// input history (and returns how many it wrote), then `analog` is filled (the samples
+    /// not yet available, none after the first block, are zero). Never allocates.
+    pub fn process(
         &mut self,
         ch: usize,
         n: usize,

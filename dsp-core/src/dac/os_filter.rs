@@ -319,8 +319,6 @@ impl ChipFilter {
         self.channels.reset(PolyphaseInterpolator::reset);
     }
 
-    /// Channel `ch`'s codes at the DAC rate into `out` at the converter rate; returns the
-    /// samples written (`M·input.len()`). Never allocates.
     /// Samples [`ChipFilter::process`] writes for `input_len` input samples.
     pub fn output_len(&self, input_len: usize) -> usize {
         if self.channels.is_empty() {
@@ -330,6 +328,8 @@ impl ChipFilter {
         }
     }
 
+    /// Channel `ch`'s codes at the DAC rate into `out` at the converter rate; returns the
+    /// samples written (`M·input.len()`). Never allocates.
     pub fn process(&mut self, ch: usize, input: &[f32], out: &mut [f32]) -> usize {
         match self.channels.get_mut(ch) {
             Some(os) => {
