@@ -85,6 +85,9 @@ pub struct LoadIir {
     gain: f64,
     sample_rate: f64,
     max_error_db: f64,
+    /// [`Kernel::Avx2Fma`]: [`LoadIir::process_pair`] runs the AVX2 wavefront; anything
+    /// else, the portable lanes. The same bits either way.
+    kernel: Kernel,
 }
 
 /// One factor of the digital model: a real root or a complex-conjugate pair, a zero or a
@@ -491,6 +494,7 @@ impl LoadIir {
             gain: 1.0,
             sample_rate: fs,
             max_error_db: 0.0,
+            kernel: Kernel::best(),
         };
         if z_out == z_yours {
             return identity;
@@ -518,6 +522,7 @@ impl LoadIir {
             gain: 1.0,
             sample_rate: fs,
             max_error_db: 0.0,
+            kernel: Kernel::best(),
         };
         let unscaled = iir.response(1000.0).norm();
         iir.gain = if unscaled > 0.0 && unscaled.is_finite() {
@@ -555,9 +560,9 @@ impl LoadIir {
             return;
         }
         #[cfg(target_arch = "x86_64")]
-        if Kernel::best() == Kernel::Avx2Fma {
-            // SAFETY: `Kernel::best()` is `Avx2Fma` only when `is_x86_feature_detected!`
-            // confirmed that this CPU has AVX2 and FMA.
+        if self.kernel == Kernel::Avx2Fma {
+            // SAFETY: `kernel` is only `Avx2Fma` when `is_x86_feature_detected!` confirmed
+            // that this CPU has AVX2 and FMA (`Kernel::best`, `set_kernel`).
             let done = unsafe {
                 match n.div_ceil(2) {
                     1 => wavefront::run::<1>(self, other, left, right),
@@ -622,16 +627,29 @@ impl LoadIir {
             self.state[i] = [a0, a1];
             other.state[i] = [b0, b1];
         }
-        for s in self
-            .state
-            .iter_mut()
-            .chain(other.state.iter_mut())
-            .flatten()
-        {
+        self.flush_denormals();
+        other.flush_denormals();
+    }
+
+    /// Flush denormal state (once per block).
+    fn flush_denormals(&mut self) {
+        for s in self.state.iter_mut().flatten() {
             if s.abs() < 1e-30 {
                 *s = 0.0;
             }
         }
+    }
+
+    /// Choose the stereo path of [`LoadIir::process_pair`]: [`Kernel::Avx2Fma`] (the
+    /// wavefront, if this CPU has it) or the portable lanes (anything else); returns the
+    /// one in use. Both give the same bits.
+    pub fn set_kernel(&mut self, kernel: Kernel) -> Kernel {
+        self.kernel = if kernel == Kernel::Avx2Fma && kernel.is_available() {
+            Kernel::Avx2Fma
+        } else {
+            Kernel::Portable
+        };
+        self.kernel
     }
 
     /// Filter a block in place (f64 state; samples outer loop, sections inner, so the
@@ -652,12 +670,7 @@ impl LoadIir {
             }
             *x = (v * gain) as f32;
         }
-        // Flush denormal state once per block.
-        for s in self.state.iter_mut().flatten() {
-            if s.abs() < 1e-30 {
-                *s = 0.0;
-            }
-        }
+        self.flush_denormals();
     }
 
     /// Clear the filter state. Never allocates.
@@ -914,11 +927,8 @@ mod wavefront {
             store(v, &s0, 0);
             store(v, &s1, 1);
         }
-        for s in a.state.iter_mut().chain(b.state.iter_mut()).flatten() {
-            if s.abs() < 1e-30 {
-                *s = 0.0;
-            }
-        }
+        a.flush_denormals();
+        b.flush_denormals();
         true
     }
 }
@@ -931,10 +941,15 @@ pub struct LoadNetwork {
 
 impl LoadNetwork {
     /// `design` (from [`LoadIir::new`] at the analog rate of `clocks`; `None`: no divider)
-    /// copied into every channel.
+    /// copied into every channel, on the path [`Kernel::best`] picks now (a design is
+    /// shared, and may have been made under another [`Kernel::limit_best`]).
     pub fn new(design: Option<&LoadIir>, clocks: &Clocks) -> Self {
         Self {
-            channels: PerChannel::new(design, clocks, LoadIir::clone),
+            channels: PerChannel::new(design, clocks, |d| {
+                let mut iir = d.clone();
+                iir.set_kernel(Kernel::best());
+                iir
+            }),
         }
     }
 
@@ -990,8 +1005,16 @@ mod tests {
             cut.state.truncate(count);
             designs.push((format!("the first {count} sections"), cut));
         }
-        for (name, design) in designs {
+        // Both stereo paths: the portable lanes and (where the CPU has it) the wavefront.
+        let paths = [Kernel::Portable, Kernel::Avx2Fma];
+        for (path, (name, design)) in paths
+            .iter()
+            .flat_map(|&k| designs.iter().map(move |d| (k, d)))
+        {
             let (mut a, mut b) = (design.clone(), design.clone());
+            let path = a.set_kernel(path);
+            b.set_kernel(path);
+            let name = format!("{name}, {path:?}");
             let (mut ra, mut rb) = (design.clone(), design.clone());
             let mut left: Vec<f32> = (0..3000).map(|i| ((i as f32) * 0.37).sin()).collect();
             let mut right: Vec<f32> = (0..3000).map(|i| ((i as f32) * 0.11).cos()).collect();
