@@ -121,7 +121,7 @@ impl Kernel {
         };
         match BEST_LIMIT.load(Ordering::Relaxed) {
             0 => Self::Scalar,
-            1 => Self::Portable.min(detected),
+            1 => Self::Portable,
             _ => detected,
         }
     }
