@@ -29,6 +29,9 @@
 //!
 //! Run: `cargo bench -p sourcery-dsp --bench dac_stage` (about 30 s).
 
+mod common;
+
+use common::block_rows;
 use criterion::{Criterion, Throughput};
 use sourcery_dsp::analog::decimator::{self, DecimatorPhase};
 use sourcery_dsp::chain::{Chain, ChainConfig};
@@ -469,21 +472,7 @@ fn print_block_sizes() {
             .fold(f64::INFINITY, f64::min);
         rows.push((name, FRAMES as f64 / f64::from(rate) / cpu));
     }
-    let at_512 = rows
-        .iter()
-        .find(|(name, _)| name == "512")
-        .map_or(f64::NAN, |r| r.1);
-    for (name, rt) in rows {
-        let change = 100.0 * (rt / at_512 - 1.0);
-        println!(
-            "  block {name:<15} {rt:7.1}× ({change:+6.1} % against 512{})",
-            if change.abs() <= 15.0 {
-                ""
-            } else {
-                "  OUTSIDE 15 %"
-            }
-        );
-    }
+    block_rows::print_block_rows(&rows);
     println!();
 }
 

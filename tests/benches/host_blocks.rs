@@ -9,6 +9,9 @@
 //! Run (after `cargo xtask bundle sourcery --release`):
 //! `cargo bench -p sourcery-tests --bench host_blocks`.
 
+#[path = "../../dsp-core/benches/common/block_rows.rs"]
+mod block_rows;
+
 use std::process::Command;
 use std::time::Instant;
 
@@ -21,22 +24,8 @@ const RATE: f64 = 44_100.0;
 const FRAMES: usize = 3 * 44_100;
 
 fn print_rows(host: &str, rows: &[(String, f64)]) {
-    let at_512 = rows
-        .iter()
-        .find(|(name, _)| name == "512")
-        .map_or(f64::NAN, |r| r.1);
     println!("{host}, K13 + Andromeda, 44.1 kHz stereo, by host block size:");
-    for (name, rt) in rows {
-        let change = 100.0 * (rt / at_512 - 1.0);
-        println!(
-            "  block {name:<15} {rt:7.1}× ({change:+6.1} % against 512{})",
-            if change.abs() <= 15.0 {
-                ""
-            } else {
-                "  OUTSIDE 15 %"
-            }
-        );
-    }
+    block_rows::print_block_rows(rows);
 }
 
 fn main() {
