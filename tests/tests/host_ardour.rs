@@ -25,8 +25,11 @@
 //! allow for. Everything else about the K13 (ladder, hold, filters, amp, load) is in.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Output, Stdio};
 use std::sync::Once;
+use std::time::Duration;
+
+use wait_timeout::ChildExt;
 
 use sourcery_dsp::params::BandField;
 use sourcery_dsp::presets::{DeviceSlot, HeadphoneSlot};
@@ -38,6 +41,12 @@ const RATE: u32 = 48_000;
 const LENGTH: usize = 96_000;
 /// Where the LV2 session's automation switches `dac_mode` from OS to NOS.
 const SWITCH: usize = 48_000;
+/// How long one Ardour program may run (each takes seconds): past it, it is taken as hung.
+const HANG: Duration = Duration::from_secs(180);
+/// How many times an `ardour7-export` that hung is run again before the test fails. Ardour
+/// 7.3's export has been seen to hang once in dozens of runs (its butler thread and its
+/// process graph each waiting on the other, no Sourcery code on any stack).
+const EXPORT_RETRIES: usize = 1;
 
 /// The Sourcery parameters each session sets, as (parameter index, value): the LV2 control
 /// index and the VST3 parameter index are both the table index.
@@ -146,6 +155,35 @@ impl Ardour {
         cmd
     }
 
+    /// Runs `cmd` to its end and gives its output, or kills it and gives `None` when it runs
+    /// past [`HANG`]. Its output goes to files (`what`.out/.err in the test's folder), so a
+    /// chatty program cannot block on a full pipe while it is waited for.
+    fn run(&self, cmd: &mut Command, what: &str) -> Option<Output> {
+        let (out_path, err_path) = (
+            self.dir.join(format!("{what}.out")),
+            self.dir.join(format!("{what}.err")),
+        );
+        let mut child = cmd
+            .stdin(Stdio::null())
+            .stdout(std::fs::File::create(&out_path).unwrap())
+            .stderr(std::fs::File::create(&err_path).unwrap())
+            .spawn()
+            .unwrap_or_else(|e| panic!("{:?} does not start: {e}", cmd.get_program()));
+        let status = match child.wait_timeout(HANG).unwrap() {
+            Some(status) => status,
+            None => {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        };
+        Some(Output {
+            status,
+            stdout: std::fs::read(&out_path).unwrap(),
+            stderr: std::fs::read(&err_path).unwrap(),
+        })
+    }
+
     /// `ardour7-lua` running `script` after starting the dummy backend; its output.
     fn lua(&self, script: &str) -> String {
         let file = self.dir.join("script.lua");
@@ -157,11 +195,11 @@ impl Ardour {
             ),
         )
         .unwrap();
+        let mut cmd = self.command("ardour7-lua");
+        cmd.arg(&file);
         let out = self
-            .command("ardour7-lua")
-            .arg(&file)
-            .output()
-            .expect("ardour7-lua runs");
+            .run(&mut cmd, "lua")
+            .unwrap_or_else(|| panic!("ardour7-lua {} hung for {HANG:?}", file.display()));
         let text = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -177,13 +215,13 @@ impl Ardour {
     /// Headless Ardour finds VST3 plugins only in its scan cache: scan the bundle into it
     /// with Ardour's own scanner.
     fn scan_vst3(&self) {
-        let out = self
-            .command("/usr/lib/ardour7/ardour-vst3-scanner")
-            .env("LD_LIBRARY_PATH", "/usr/lib/ardour7")
+        let mut cmd = self.command("/usr/lib/ardour7/ardour-vst3-scanner");
+        cmd.env("LD_LIBRARY_PATH", "/usr/lib/ardour7")
             .args(["-f", "-q"])
-            .arg(self.dir.join("vst3/Sourcery.vst3"))
-            .output()
-            .expect("ardour-vst3-scanner runs");
+            .arg(self.dir.join("vst3/Sourcery.vst3"));
+        let out = self
+            .run(&mut cmd, "scan")
+            .unwrap_or_else(|| panic!("ardour-vst3-scanner hung for {HANG:?}"));
         assert!(
             out.status.success(),
             "ardour-vst3-scanner: {}",
@@ -331,14 +369,31 @@ print("automation state", ac:automation_state(), ARDOUR.AutoState.Play)
 
     fn export(&self, session: &Path, name: &str) -> Vec<Vec<f32>> {
         let out = self.dir.join(format!("{name}.wav"));
-        let status = self
-            .command("ardour7-export")
-            .args(["-b", "float", "-o"])
+        let mut cmd = self.command("ardour7-export");
+        cmd.args(["-b", "float", "-o"])
             .arg(&out)
             .arg(session)
-            .arg(name)
-            .output()
-            .expect("ardour7-export runs");
+            .arg(name);
+        let status = (0..=EXPORT_RETRIES)
+            .find_map(|attempt| {
+                let status = self.run(&mut cmd, &format!("export-{name}"));
+                if status.is_none() {
+                    eprintln!(
+                        "ardour7-export of {name} hung for {HANG:?} and was killed \
+                         (attempt {} of {})",
+                        attempt + 1,
+                        EXPORT_RETRIES + 1
+                    );
+                }
+                status
+            })
+            .unwrap_or_else(|| {
+                panic!(
+                    "ardour7-export of {} hung {} times for {HANG:?} each",
+                    session.display(),
+                    EXPORT_RETRIES + 1
+                )
+            });
         assert!(
             status.status.success(),
             "ardour7-export: {}",
