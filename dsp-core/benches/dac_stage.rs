@@ -12,7 +12,9 @@
 //!
 //! - the whole engine around the K13 + Andromeda chain (`engine_*`), and the same engine
 //!   bypassed once its crossfade is over: what bypass costs (≤ 5 %);
-//! - after the Criterion-style summary, the engine fed in host blocks of 1, 64, 512, 8192,
+//! - after the Criterion-style summary, where the time goes stage by stage in the K13 DAC
+//!   stage and the whole chain (`Chain::process_profiled`), against each target's budget;
+//! - then the engine fed in host blocks of 1, 64, 512, 8192,
 //!   16 384 frames and a varying sequence, each against blocks of 512 (within 15 %).
 //!
 //! Requirements: K13 at 44.1 kHz, stereo, ≥ 150× realtime on one core;
@@ -34,7 +36,7 @@ mod common;
 use common::block_rows;
 use criterion::{Criterion, Throughput};
 use sourcery_dsp::analog::decimator::{self, DecimatorPhase};
-use sourcery_dsp::chain::{Chain, ChainConfig};
+use sourcery_dsp::chain::{self, Chain, ChainConfig, StageProfiler};
 use sourcery_dsp::clocks::ChainLayout;
 use sourcery_dsp::dac::{DacConfig, DacMode, OsFilter};
 use sourcery_dsp::filter::fir::Kernel;
@@ -476,6 +478,121 @@ fn print_block_sizes() {
     println!();
 }
 
+/// Wall-clock time between a chain's stage reports, summed per stage.
+struct StageClock {
+    last: Instant,
+    spent: [Duration; chain::Stage::ALL.len()],
+}
+
+impl StageProfiler for StageClock {
+    fn done(&mut self, stage: chain::Stage) {
+        let now = Instant::now();
+        self.spent[stage as usize] += now - self.last;
+        self.last = now;
+    }
+}
+
+/// Where the time goes, stage by stage ([`Chain::process_profiled`]), for the K13 DAC stage
+/// and the whole chain: ms per second of stereo audio in blocks of [`BLOCK`] (the run with
+/// the least total of 7, each 2 s of audio), against each target's budget, and the
+/// realtime factor the chain would reach if the decimator and the load network cost
+/// nothing (the most any redesign of those two could give), and if the converter did too.
+fn print_stage_budget() {
+    const RUNS: usize = 7;
+    let chosen = [
+        ("k13_os_44k1", TARGET_REALTIME),
+        ("chain_k13_andromeda_44k1", TARGET_CHAIN_REALTIME),
+    ];
+    let mut columns = Vec::new();
+    for case in cases()
+        .into_iter()
+        .filter(|c| chosen.iter().any(|(n, _)| *n == c.name))
+    {
+        let mut job = Job::new(&case);
+        let Stage::Chain(chain) = &mut job.stage else {
+            unreachable!("a chain case")
+        };
+        let calls = (2.0 * case.host_rate / BLOCK as f64).ceil() as usize;
+        let audio_s = (calls * BLOCK) as f64 / case.host_rate;
+        let best = (0..RUNS)
+            .map(|_| {
+                let mut clock = StageClock {
+                    last: Instant::now(),
+                    spent: [Duration::ZERO; chain::Stage::ALL.len()],
+                };
+                for _ in 0..calls {
+                    for (buf, x) in job.buffers.iter_mut().zip(&job.input) {
+                        buf.copy_from_slice(x);
+                    }
+                    let [left, right] = &mut job.buffers[..] else {
+                        unreachable!("two channels")
+                    };
+                    clock.last = Instant::now();
+                    chain.process_profiled(&mut [&mut left[..], &mut right[..]], &mut clock);
+                    black_box(&job.buffers);
+                }
+                clock.spent.map(|d| 1000.0 * d.as_secs_f64() / audio_s)
+            })
+            .min_by(|a, b| a.iter().sum::<f64>().total_cmp(&b.iter().sum::<f64>()))
+            .expect("runs");
+        let target = chosen
+            .iter()
+            .find(|(n, _)| *n == case.name)
+            .expect("chosen")
+            .1;
+        columns.push((case.name, target, best));
+    }
+    println!(
+        "Stage by stage (Chain::process_profiled), ms per second of stereo audio, block \
+         {BLOCK}, the fastest of {RUNS} runs of 2 s:"
+    );
+    print!("  {:<34}", "");
+    for (name, ..) in &columns {
+        print!("{name:>26}");
+    }
+    println!();
+    for stage in chain::Stage::ALL {
+        print!("  {:<34}", stage.name());
+        for (_, _, ms) in &columns {
+            let total: f64 = ms.iter().sum();
+            let share = 100.0 * ms[stage as usize] / total;
+            print!("{:>17.3} ({share:4.1} %)", ms[stage as usize]);
+        }
+        println!();
+    }
+    let row = |label: &str, value: &dyn Fn(f64, &[f64]) -> String| {
+        print!("  {label:<34}");
+        for (_, target, ms) in &columns {
+            print!("{:>26}", value(*target, ms));
+        }
+        println!();
+    };
+    row("total", &|_, ms| {
+        let total: f64 = ms.iter().sum();
+        format!("{total:.3} ({:.0}×)", 1000.0 / total)
+    });
+    row("the target's budget", &|target, _| {
+        format!("{:.3} ({target:.0}×)", 1000.0 / target)
+    });
+    let without = |free: &'static [chain::Stage]| {
+        move |_: f64, ms: &[f64]| {
+            let rest: f64 =
+                ms.iter().sum::<f64>() - free.iter().map(|&s| ms[s as usize]).sum::<f64>();
+            format!("{rest:.3} ({:.0}×)", 1000.0 / rest)
+        }
+    };
+    use chain::Stage::{Converter, Decimator, LoadNetwork};
+    row(
+        "decimator and load network free",
+        &without(&[Decimator, LoadNetwork]),
+    );
+    row(
+        "… and the converter free too",
+        &without(&[Decimator, LoadNetwork, Converter]),
+    );
+    println!();
+}
+
 fn bench(c: &mut Criterion) {
     let mut group = c.benchmark_group(format!("dac_stage_stereo_block{BLOCK}"));
     // Elements = host frames per call, so Criterion's throughput line reads as frames/s;
@@ -490,6 +607,7 @@ fn bench(c: &mut Criterion) {
 
 fn main() {
     print_summary();
+    print_stage_budget();
     print_block_sizes();
     let mut criterion = Criterion::default()
         .sample_size(10)

@@ -341,6 +341,17 @@ impl Chain {
     /// equal length (the shortest sets the count; at most the built channel count). Never
     /// allocates.
     pub fn process(&mut self, channels: &mut [&mut [f32]]) {
+        self.process_profiled(channels, &mut ());
+    }
+
+    /// [`Chain::process`], telling `profiler` as each stage finishes its part of a channel
+    /// (or, for the load network, of all channels): what a per-stage profile needs. With
+    /// `()` (what [`Chain::process`] passes) the calls compile to nothing.
+    pub fn process_profiled(
+        &mut self,
+        channels: &mut [&mut [f32]],
+        profiler: &mut impl StageProfiler,
+    ) {
         let n_ch = channels.len().min(self.clocks.channels).min(MAX_CHANNELS);
         let frames = channels[..n_ch].iter().map(|c| c.len()).min().unwrap_or(0);
         let k = self.clocks.k;
@@ -348,25 +359,29 @@ impl Chain {
         while start < frames {
             let n = (frames - start).min(self.clocks.max_block);
             for (ch, buf) in channels[..n_ch].iter().enumerate() {
-                self.render_analog(ch, &buf[start..start + n]);
+                self.render_analog(ch, &buf[start..start + n], profiler);
             }
             self.load_network
                 .process(&mut self.analog_bufs[..n_ch], n * k);
+            profiler.done(Stage::LoadNetwork);
             self.analog_len = n * k;
             for (ch, buf) in channels[..n_ch].iter_mut().enumerate() {
                 let host = &mut buf[start..start + n];
                 self.decimator
                     .process(ch, &self.analog_bufs[ch][..n * k], host);
+                profiler.done(Stage::Decimator);
                 self.load_curve.process(ch, host);
+                profiler.done(Stage::LoadCurve);
             }
             start += n;
         }
     }
 
     /// One channel's host block into its analog buffer (K·n samples), through the amp.
-    fn render_analog(&mut self, ch: usize, host: &[f32]) {
+    fn render_analog(&mut self, ch: usize, host: &[f32], profiler: &mut impl StageProfiler) {
         let analog = &mut self.analog_bufs[ch][..host.len() * self.clocks.k];
         let dac_len = self.to_dac_rate.process(ch, host, &mut self.dac_buf);
+        profiler.done(Stage::ToDacRate);
         let dac = &self.dac_buf[..dac_len];
         let (chip_filter, converter) = (&mut self.chip_filter, &mut self.converter);
         // The chip filter and the converter write straight into the hold's input.
@@ -374,18 +389,85 @@ impl Chain {
             ch,
             chip_filter.output_len(dac_len),
             |codes| {
+                profiler.done(Stage::Hold);
                 let conv_len = chip_filter.process(ch, dac, codes);
+                profiler.done(Stage::ChipFilter);
                 converter.process(ch, &mut codes[..conv_len]);
+                profiler.done(Stage::Converter);
                 conv_len
             },
             analog,
         );
+        profiler.done(Stage::Hold);
         self.lowpass.process(ch, analog);
+        profiler.done(Stage::Lowpass);
         self.shaper.process(analog);
+        profiler.done(Stage::Shaper);
         if let Some(amp) = &mut self.amp {
             amp.process(ch, analog);
         }
+        profiler.done(Stage::Amp);
     }
+}
+
+/// The stages of a [`Chain`], in the order a sample meets them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Stage {
+    ToDacRate,
+    ChipFilter,
+    Converter,
+    Hold,
+    Lowpass,
+    Shaper,
+    Amp,
+    LoadNetwork,
+    Decimator,
+    LoadCurve,
+}
+
+impl Stage {
+    pub const ALL: [Stage; 10] = [
+        Stage::ToDacRate,
+        Stage::ChipFilter,
+        Stage::Converter,
+        Stage::Hold,
+        Stage::Lowpass,
+        Stage::Shaper,
+        Stage::Amp,
+        Stage::LoadNetwork,
+        Stage::Decimator,
+        Stage::LoadCurve,
+    ];
+
+    /// The stage's name in the module docs' table.
+    pub fn name(self) -> &'static str {
+        match self {
+            Stage::ToDacRate => "to DAC rate",
+            Stage::ChipFilter => "chip OS filter",
+            Stage::Converter => "converter",
+            Stage::Hold => "hold",
+            Stage::Lowpass => "analog low-pass",
+            Stage::Shaper => "shaper",
+            Stage::Amp => "amp",
+            Stage::LoadNetwork => "load network",
+            Stage::Decimator => "decimator",
+            Stage::LoadCurve => "load curve",
+        }
+    }
+}
+
+/// Told by [`Chain::process_profiled`] each time a stage has done its part: the work since
+/// the previous call (or since its owner last started it) was `stage`'s. The
+/// hold's work is reported in two parts, before and after the chip filter and the
+/// converter fill its input.
+pub trait StageProfiler {
+    fn done(&mut self, stage: Stage);
+}
+
+/// No profiler: [`Chain::process`].
+impl StageProfiler for () {
+    #[inline(always)]
+    fn done(&mut self, _stage: Stage) {}
 }
 
 /// What the linear probe's result depends on: the DAC without its converter, the analog

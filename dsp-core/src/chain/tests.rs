@@ -187,3 +187,54 @@ fn split_blocks_and_reset_are_reproducible() {
     a.process(&mut [&mut l3[..], &mut r3[..]]);
     assert_eq!(l1, l3, "reset reproduces the output, dither included");
 }
+
+/// A profiler that writes down the stages in the order they report.
+#[derive(Default)]
+struct Recorder(Vec<Stage>);
+
+impl StageProfiler for Recorder {
+    fn done(&mut self, stage: Stage) {
+        self.0.push(stage);
+    }
+}
+
+#[test]
+fn the_profiler_hears_every_stage_in_order_and_changes_nothing() {
+    // The whole chain as the plugin builds it (K13 R2R + Andromeda: amp and load network).
+    let config = crate::Settings::default()
+        .chain_request(0)
+        .resolve(crate::presets::Catalogue::factory(), &Default::default());
+    let layout = ChainLayout {
+        max_block: 256,
+        ..layout(44_100.0, 2)
+    };
+    let input: Vec<f32> = (0..300).map(|i| 0.3 * (i as f32 * 0.05).sin()).collect();
+    let mut plain = Chain::new(&config, layout);
+    let (mut l1, mut r1) = (input.clone(), input.clone());
+    plain.process(&mut [&mut l1[..], &mut r1[..]]);
+    let mut profiled = Chain::new(&config, layout);
+    let (mut l2, mut r2) = (input.clone(), input.clone());
+    let mut recorder = Recorder::default();
+    profiled.process_profiled(&mut [&mut l2[..], &mut r2[..]], &mut recorder);
+    assert_eq!((l1, r1), (l2, r2), "profiling changes no sample");
+
+    use Stage::*;
+    let analog = [
+        ToDacRate, Hold, ChipFilter, Converter, Hold, Lowpass, Shaper, Amp,
+    ];
+    let chunk: Vec<Stage> = [&analog[..], &analog[..]]
+        .concat()
+        .into_iter()
+        .chain([LoadNetwork])
+        .chain([Decimator, LoadCurve, Decimator, LoadCurve])
+        .collect();
+    // 300 frames in pieces of at most 256: two chunks.
+    assert_eq!(recorder.0, [&chunk[..], &chunk[..]].concat());
+    for stage in Stage::ALL {
+        assert!(
+            recorder.0.contains(&stage),
+            "{} never reported",
+            stage.name()
+        );
+    }
+}
