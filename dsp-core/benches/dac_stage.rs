@@ -26,8 +26,8 @@
 //! runs) and on the scalar reference, in the same run ([`Kernel::limit_best`]).
 //!
 //! Before the Criterion runs, a summary table prints the realtime factor (seconds of stereo
-//! audio processed per second of wall-clock time; best of 7 short runs, so other load on a
-//! shared machine inflates it less).
+//! audio processed per second of CPU time; best of 7 short runs, the cases taking turns, so
+//! other load on a shared machine inflates it less and falls on every case alike).
 //!
 //! Run: `cargo bench -p sourcery-dsp --bench dac_stage` (about 30 s).
 
@@ -329,22 +329,34 @@ fn measure(job: &mut Job, calls: usize) -> (f64, f64) {
     (cpu, wall)
 }
 
-/// (CPU, wall) seconds per call: warm up, then the best of 7 runs of ~40 ms each.
-fn time_per_call(job: &mut Job) -> (f64, f64) {
-    let start = Instant::now();
-    let mut warm = 0usize;
-    while start.elapsed() < Duration::from_millis(60) || warm < 3 {
-        job.run();
-        warm += 1;
+/// (CPU, wall) seconds per call of each job: each warmed up and sized to runs of ~40 ms,
+/// then 7 rounds in which the jobs take turns, the best run of each kept (a slow spell of
+/// this shared machine falls on every job alike rather than on whichever was running).
+fn time_per_call(jobs: &mut [Job]) -> Vec<(f64, f64)> {
+    let calls: Vec<usize> = jobs
+        .iter_mut()
+        .map(|job| {
+            let start = Instant::now();
+            let mut warm = 0usize;
+            while start.elapsed() < Duration::from_millis(60) || warm < 3 {
+                job.run();
+                warm += 1;
+            }
+            let per_call = start.elapsed().as_secs_f64() / warm as f64;
+            ((0.04 / per_call).ceil() as usize).max(3)
+        })
+        .collect();
+    let mut best = vec![(f64::INFINITY, f64::INFINITY); jobs.len()];
+    for _ in 0..7 {
+        for ((job, &calls), best) in jobs.iter_mut().zip(&calls).zip(&mut best) {
+            let (cpu, wall) = measure(job, calls);
+            *best = (best.0.min(cpu), best.1.min(wall));
+        }
     }
-    let per_call = start.elapsed().as_secs_f64() / warm as f64;
-    let calls = ((0.04 / per_call).ceil() as usize).max(3);
-    let (cpu, wall) = (0..7)
-        .map(|_| measure(job, calls))
-        .fold((f64::INFINITY, f64::INFINITY), |best, (cpu, wall)| {
-            (best.0.min(cpu), best.1.min(wall))
-        });
-    (cpu / calls as f64, wall / calls as f64)
+    best.into_iter()
+        .zip(calls)
+        .map(|((cpu, wall), calls)| (cpu / calls as f64, wall / calls as f64))
+        .collect()
 }
 
 fn print_summary() {
@@ -363,10 +375,11 @@ fn print_summary() {
         Kernel::best()
     );
     let mut engine_cpu = None;
-    for case in cases() {
-        let mut job = Job::new(&case);
+    let all = cases();
+    let mut jobs: Vec<Job> = all.iter().map(Job::new).collect();
+    let times = time_per_call(&mut jobs);
+    for ((case, job), (cpu, wall)) in all.iter().zip(&jobs).zip(times) {
         let (m, k) = job.clocks;
-        let (cpu, wall) = time_per_call(&mut job);
         let audio = BLOCK as f64 / case.host_rate;
         let rt = audio / cpu;
         let verdict = verdict(case.name, case.host_rate, rt);
@@ -398,12 +411,13 @@ fn print_summary() {
     for limit in [Kernel::Portable, Kernel::Scalar] {
         Kernel::limit_best(Some(limit));
         println!("  on the {limit:?} path (every stage built with Kernel::best() = {limit:?}):");
-        for case in cases()
+        let cases: Vec<Case> = cases()
             .into_iter()
             .filter(|c| ["k13_os_44k1", "chain_k13_andromeda_44k1"].contains(&c.name))
-        {
-            let mut job = Job::new(&case);
-            let (cpu, wall) = time_per_call(&mut job);
+            .collect();
+        let mut jobs: Vec<Job> = cases.iter().map(Job::new).collect();
+        let times = time_per_call(&mut jobs);
+        for (case, (cpu, wall)) in cases.iter().zip(times) {
             let audio = BLOCK as f64 / case.host_rate;
             let rt = audio / cpu;
             println!(
@@ -419,10 +433,14 @@ fn print_summary() {
 }
 
 /// The whole engine (K13 + Andromeda, 44.1 kHz, stereo) fed in host blocks of each size
-/// (and a varying sequence), the same 131 072 frames (3 s) per measurement; realtime factor and its
-/// ratio to blocks of 512. A host's block size should not change the speed.
+/// (and a varying sequence), the same 131 072 frames (3 s) per measurement; realtime factor
+/// and its ratio to blocks of 512. A host's block size should not change the speed. The
+/// sizes take turns (seven rounds, one run of each size per round, the best run of each
+/// kept), so a slow spell of this shared machine falls on every size alike rather than on
+/// whichever was running.
 fn print_block_sizes() {
     const FRAMES: usize = 131_072;
+    const ROUNDS: usize = 7;
     let rate = 44_100.0f32;
     let varying = [1usize, 7, 64, 333, 512, 2048, 8192, 100];
     let sizes: Vec<(String, Vec<usize>, usize)> = [1usize, 64, 512, 8192, 16_384]
@@ -439,41 +457,49 @@ fn print_block_sizes() {
         .collect();
     println!(
         "Engine (K13 + Andromeda, 44.1 kHz, stereo) by host block size, {FRAMES} frames per \
-         run, best of 7:"
+         run, the sizes in turn, best of {ROUNDS} rounds:"
     );
-    let mut rows = Vec::new();
-    for (name, pattern, max_block) in sizes {
-        let mut engine = sourcery_dsp::Engine::new(&Settings::default());
-        engine.prepare(rate, max_block, CHANNELS);
-        let mut buffers = input.clone();
-        let mut run = |engine: &mut sourcery_dsp::Engine| {
-            for (b, x) in buffers.iter_mut().zip(&input) {
-                b.copy_from_slice(x);
-            }
-            let [left, right] = &mut buffers[..] else {
-                unreachable!("two channels")
-            };
-            let (mut start, mut k) = (0, 0);
-            while start < FRAMES {
-                let n = pattern[k % pattern.len()].min(FRAMES - start);
-                engine.process(&mut [&mut left[start..start + n], &mut right[start..start + n]]);
-                start += n;
-                k += 1;
-            }
-            black_box(&buffers);
+    let mut buffers = input.clone();
+    let mut run = |engine: &mut sourcery_dsp::Engine, pattern: &[usize]| {
+        for (b, x) in buffers.iter_mut().zip(&input) {
+            b.copy_from_slice(x);
+        }
+        let [left, right] = &mut buffers[..] else {
+            unreachable!("two channels")
         };
-        run(&mut engine);
-        let cpu = (0..7)
-            .map(|_| {
-                let start = thread_cpu_seconds();
-                let wall = Instant::now();
-                run(&mut engine);
-                let wall = wall.elapsed().as_secs_f64();
-                start.zip(thread_cpu_seconds()).map_or(wall, |(a, b)| b - a)
-            })
-            .fold(f64::INFINITY, f64::min);
-        rows.push((name, FRAMES as f64 / f64::from(rate) / cpu));
+        let (mut start, mut k) = (0, 0);
+        while start < FRAMES {
+            let n = pattern[k % pattern.len()].min(FRAMES - start);
+            engine.process(&mut [&mut left[start..start + n], &mut right[start..start + n]]);
+            start += n;
+            k += 1;
+        }
+        black_box(&buffers);
+    };
+    let mut engines: Vec<sourcery_dsp::Engine> = sizes
+        .iter()
+        .map(|(_, pattern, max_block)| {
+            let mut engine = sourcery_dsp::Engine::new(&Settings::default());
+            engine.prepare(rate, *max_block, CHANNELS);
+            run(&mut engine, pattern);
+            engine
+        })
+        .collect();
+    let mut best = vec![f64::INFINITY; sizes.len()];
+    for _ in 0..ROUNDS {
+        for ((engine, (_, pattern, _)), best) in engines.iter_mut().zip(&sizes).zip(&mut best) {
+            let start = thread_cpu_seconds();
+            let wall = Instant::now();
+            run(engine, pattern);
+            let wall = wall.elapsed().as_secs_f64();
+            *best = best.min(start.zip(thread_cpu_seconds()).map_or(wall, |(a, b)| b - a));
+        }
     }
+    let rows: Vec<(String, f64)> = sizes
+        .into_iter()
+        .zip(best)
+        .map(|((name, ..), cpu)| (name, FRAMES as f64 / f64::from(rate) / cpu))
+        .collect();
     block_rows::print_block_rows(&rows);
     println!();
 }
@@ -503,48 +529,60 @@ fn print_stage_budget() {
         ("k13_os_44k1", TARGET_REALTIME),
         ("chain_k13_andromeda_44k1", TARGET_CHAIN_REALTIME),
     ];
-    let mut columns = Vec::new();
-    for case in cases()
+    let picked: Vec<Case> = cases()
         .into_iter()
         .filter(|c| chosen.iter().any(|(n, _)| *n == c.name))
-    {
-        let mut job = Job::new(&case);
+        .collect();
+    let mut jobs: Vec<Job> = picked.iter().map(Job::new).collect();
+    // One profiled run of ~2 s of audio: ms per second of audio, per stage.
+    let profile = |job: &mut Job, host_rate: f64| {
+        let calls = (2.0 * host_rate / BLOCK as f64).ceil() as usize;
+        let audio_s = (calls * BLOCK) as f64 / host_rate;
         let Stage::Chain(chain) = &mut job.stage else {
             unreachable!("a chain case")
         };
-        let calls = (2.0 * case.host_rate / BLOCK as f64).ceil() as usize;
-        let audio_s = (calls * BLOCK) as f64 / case.host_rate;
-        let best = (0..RUNS)
-            .map(|_| {
-                let mut clock = StageClock {
-                    last: Instant::now(),
-                    spent: [Duration::ZERO; chain::Stage::ALL.len()],
-                };
-                for _ in 0..calls {
-                    for (buf, x) in job.buffers.iter_mut().zip(&job.input) {
-                        buf.copy_from_slice(x);
-                    }
-                    let [left, right] = &mut job.buffers[..] else {
-                        unreachable!("two channels")
-                    };
-                    clock.last = Instant::now();
-                    chain.process_profiled(&mut [&mut left[..], &mut right[..]], &mut clock);
-                    black_box(&job.buffers);
-                }
-                clock.spent.map(|d| 1000.0 * d.as_secs_f64() / audio_s)
-            })
-            .min_by(|a, b| a.iter().sum::<f64>().total_cmp(&b.iter().sum::<f64>()))
-            .expect("runs");
-        let target = chosen
-            .iter()
-            .find(|(n, _)| *n == case.name)
-            .expect("chosen")
-            .1;
-        columns.push((case.name, target, best));
+        let mut clock = StageClock {
+            last: Instant::now(),
+            spent: [Duration::ZERO; chain::Stage::ALL.len()],
+        };
+        for _ in 0..calls {
+            for (buf, x) in job.buffers.iter_mut().zip(&job.input) {
+                buf.copy_from_slice(x);
+            }
+            let [left, right] = &mut job.buffers[..] else {
+                unreachable!("two channels")
+            };
+            clock.last = Instant::now();
+            chain.process_profiled(&mut [&mut left[..], &mut right[..]], &mut clock);
+            black_box(&job.buffers);
+        }
+        clock.spent.map(|d| 1000.0 * d.as_secs_f64() / audio_s)
+    };
+    // The cases take turns, each run's profile kept when its total is the least so far.
+    let mut best = vec![[f64::INFINITY; chain::Stage::ALL.len()]; jobs.len()];
+    for _ in 0..RUNS {
+        for ((job, case), best) in jobs.iter_mut().zip(&picked).zip(&mut best) {
+            let ms = profile(job, case.host_rate);
+            if ms.iter().sum::<f64>() < best.iter().sum::<f64>() {
+                *best = ms;
+            }
+        }
     }
+    let columns: Vec<(&str, f64, [f64; chain::Stage::ALL.len()])> = picked
+        .iter()
+        .zip(best)
+        .map(|(case, ms)| {
+            let target = chosen
+                .iter()
+                .find(|(n, _)| *n == case.name)
+                .expect("chosen")
+                .1;
+            (case.name, target, ms)
+        })
+        .collect();
     println!(
         "Stage by stage (Chain::process_profiled), ms per second of stereo audio, block \
-         {BLOCK}, the fastest of {RUNS} runs of 2 s:"
+         {BLOCK}, the fastest of {RUNS} runs of 2 s (the two in turn):"
     );
     print!("  {:<34}", "");
     for (name, ..) in &columns {
