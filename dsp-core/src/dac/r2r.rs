@@ -565,6 +565,26 @@ impl R2rDac {
         out4.len().min(codes4.len()) * 4
     }
 
+    /// [`Self::volts_x4`], or with AVX2 the same operations in 256-bit registers
+    /// ([`avx2::volts`]; `wide`'s `f64x4` in a baseline build is two SSE2 halves with
+    /// scalar integer conversions). Returns how many were done (a multiple of 4).
+    fn volts_block(&self, out: &mut [f32], codes: &[u32]) -> usize {
+        #[cfg(target_arch = "x86_64")]
+        if self.kernel == Kernel::Avx2Fma {
+            // SAFETY: `kernel` is only `Avx2Fma` after `is_available` confirmed (by
+            // `is_x86_feature_detected!`) that this CPU has AVX2 and FMA.
+            return unsafe {
+                avx2::volts(
+                    &self.ladder.tables,
+                    codes,
+                    out,
+                    [self.bow, self.inv_codes, self.zero, self.scale],
+                )
+            };
+        }
+        self.volts_x4(out, codes)
+    }
+
     /// Quantise `x` into `codes` (same length), as [`Self::quantize`] sample by sample.
     fn quantize_block(&mut self, x: &[f32], codes: &mut [u32]) {
         let mut done = 0;
@@ -607,7 +627,7 @@ impl R2rDac {
                 // No glitch: the same output without the transition memory in the loop.
                 let mut done = 0;
                 if self.config.coding != Coding::SignMagnitude {
-                    done = self.volts_x4(chunk, codes);
+                    done = self.volts_block(chunk, codes);
                 }
                 for (x, &code) in chunk[done..].iter_mut().zip(&codes[done..]) {
                     *x = ((self.volts(code) - self.zero) * self.scale) as f32;
@@ -629,12 +649,54 @@ impl R2rDac {
 mod avx2 {
     use std::arch::x86_64::{
         __m256i, _mm256_add_epi32, _mm256_add_pd, _mm256_and_pd, _mm256_castsi256_si128,
-        _mm256_cvtepi32_pd, _mm256_cvtps_pd, _mm256_cvttpd_epi32, _mm256_extracti128_si256,
-        _mm256_max_pd, _mm256_min_pd, _mm256_mul_pd, _mm256_mullo_epi32, _mm256_or_pd,
-        _mm256_permutevar8x32_epi32, _mm256_round_pd, _mm256_set1_epi32, _mm256_set1_pd,
-        _mm256_setr_epi32, _mm256_setzero_pd, _mm256_srli_epi32, _mm256_sub_pd, _mm256_xor_si256,
-        _mm_loadu_ps, _mm_storeu_si128, _MM_FROUND_NO_EXC, _MM_FROUND_TO_ZERO,
+        _mm256_cvtepi32_pd, _mm256_cvtpd_ps, _mm256_cvtps_pd, _mm256_cvttpd_epi32,
+        _mm256_extracti128_si256, _mm256_max_pd, _mm256_min_pd, _mm256_mul_pd, _mm256_mullo_epi32,
+        _mm256_or_pd, _mm256_permutevar8x32_epi32, _mm256_round_pd, _mm256_set1_epi32,
+        _mm256_set1_pd, _mm256_setr_epi32, _mm256_setr_pd, _mm256_setzero_pd, _mm256_srli_epi32,
+        _mm256_sub_pd, _mm256_xor_si256, _mm_loadu_ps, _mm_loadu_si128, _mm_storeu_ps,
+        _mm_storeu_si128, _MM_FROUND_NO_EXC, _MM_FROUND_TO_ZERO,
     };
+
+    /// `super::R2rDac::volts_x4` in 256-bit registers: for each four codes the table sums
+    /// (scalar, as `Ladder::output`), then the switch bow `bow·v·(1 − v)` with
+    /// `v = code·inv_codes`, the offset and the scale, each operation in the same order, so
+    /// the same bits. `[bow, inv_codes, zero, scale]`; codes below 2^31 (a ladder has at
+    /// most 24 bits), so their conversion through `i32` is exact.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) fn volts(
+        tables: &[[f64; 256]; 3],
+        codes: &[u32],
+        out: &mut [f32],
+        [bow, inv_codes, zero, scale]: [f64; 4],
+    ) -> usize {
+        let (bow, inv_codes, one) = (
+            _mm256_set1_pd(bow),
+            _mm256_set1_pd(inv_codes),
+            _mm256_set1_pd(1.0),
+        );
+        let (zero, scale) = (_mm256_set1_pd(zero), _mm256_set1_pd(scale));
+        let [t0, t1, t2] = tables;
+        let (codes4, _) = codes.as_chunks::<4>();
+        let (out4, _) = out.as_chunks_mut::<4>();
+        for (c4, y4) in codes4.iter().zip(out4.iter_mut()) {
+            let mut sums = [0.0; 4];
+            for (sum, &c) in sums.iter_mut().zip(c4) {
+                *sum = t0[(c & 0xFF) as usize]
+                    + t1[((c >> 8) & 0xFF) as usize]
+                    + t2[((c >> 16) & 0xFF) as usize];
+            }
+            let ladder = _mm256_setr_pd(sums[0], sums[1], sums[2], sums[3]);
+            // SAFETY: `c4` is 4 readable `u32` (16 bytes); no alignment needed.
+            let c = unsafe { _mm_loadu_si128(c4.as_ptr().cast()) };
+            let v = _mm256_mul_pd(_mm256_cvtepi32_pd(c), inv_codes);
+            let bowed = _mm256_mul_pd(_mm256_mul_pd(bow, v), _mm256_sub_pd(one, v));
+            let volts = _mm256_add_pd(ladder, bowed);
+            let y = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_sub_pd(volts, zero), scale));
+            // SAFETY: `y4` is 4 writable `f32` (16 bytes); no alignment needed.
+            unsafe { _mm_storeu_ps(y4.as_mut_ptr(), y) };
+        }
+        codes4.len().min(out4.len()) * 4
+    }
 
     /// `super::lowbias32` in each 32-bit lane.
     #[inline]
