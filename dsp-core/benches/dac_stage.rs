@@ -29,7 +29,7 @@
 //! audio processed per second of CPU time; best of 7 short runs, the cases taking turns, so
 //! other load on a shared machine inflates it less and falls on every case alike).
 //!
-//! Run: `cargo bench -p sourcery-dsp --bench dac_stage` (about 30 s).
+//! Run: `cargo bench -p sourcery-dsp --bench dac_stage` (about 40 s).
 
 mod common;
 

@@ -161,8 +161,9 @@ fn lowbias32(mut x: u32) -> u32 {
     x
 }
 
-/// The dither generator, counter-based: sample i's two uniform values are [`lowbias32`] of
-/// `counter + 2i` and `counter + 2i + 1`, so samples do not wait on each other and SIMD
+/// The dither generator, counter-based: the i-th sample after the stored `counter` (i = 1,
+/// 2, …) takes its two uniform values from [`lowbias32`] of `counter + 2i` and
+/// `counter + 2i + 1` (wrapping), so samples do not wait on each other and SIMD
 /// lanes compute four samples (eight 32-bit draws) at once. (xorshift's shift–xor chain cost
 /// ~12 cycles of latency per sample, more than all the rest of the converter; splitmix64 in
 /// 64-bit lanes cost six 32×32 products per four samples, 0.6 ms per second of stereo audio
@@ -346,8 +347,9 @@ pub struct R2rDac {
     lsb: f64,
     inv_lsb: f64,
     dither: Dither,
-    /// [`Kernel::Avx2Fma`]: the quantiser runs four samples per step in AVX2 (offset-binary
-    /// and complementary codings); else the scalar reference.
+    /// [`Kernel::Avx2Fma`]: the quantiser and the ladder look-ups run four samples per step
+    /// in AVX2 (offset-binary and complementary codings); else the scalar reference and
+    /// `wide`'s `f64x4`.
     kernel: Kernel,
 }
 
@@ -465,8 +467,15 @@ impl R2rDac {
         (1i64 << (self.bits - 1)) as f64
     }
 
-    /// Choose the quantiser's kernel: [`Kernel::Avx2Fma`] (if this CPU has it) or the scalar
-    /// reference (anything else); returns the one in use. Both give the same bits.
+    /// Start the dither's counter at `counter` (to test its wrap).
+    #[cfg(test)]
+    fn set_dither_counter(&mut self, counter: u32) {
+        self.dither.counter = counter;
+    }
+
+    /// Choose the kernel of the quantiser and the look-ups: [`Kernel::Avx2Fma`] (if this CPU
+    /// has it) or the scalar reference (anything else); returns the one in use. Both give
+    /// the same bits.
     pub fn set_kernel(&mut self, kernel: Kernel) -> Kernel {
         self.kernel = if kernel == Kernel::Avx2Fma && kernel.is_available() {
             Kernel::Avx2Fma
@@ -575,7 +584,7 @@ impl R2rDac {
             // `is_x86_feature_detected!`) that this CPU has AVX2 and FMA.
             return unsafe {
                 avx2::volts(
-                    &self.ladder.tables,
+                    &self.ladder,
                     codes,
                     out,
                     [self.bow, self.inv_codes, self.zero, self.scale],
@@ -612,8 +621,8 @@ impl R2rDac {
         }
     }
 
-    /// Convert a block in place: quantise a chunk (SIMD), then look the codes up (scalar:
-    /// table look-ups and the glitch memory).
+    /// Convert a block in place: quantise a chunk (SIMD), then look the codes up (four at a
+    /// time; one by one with the glitch's transition memory when a glitch is set).
     pub fn process(&mut self, block: &mut [f32]) {
         let mut codes = [0u32; CHUNK];
         for chunk in block.chunks_mut(CHUNK) {
@@ -640,15 +649,17 @@ impl R2rDac {
     }
 }
 
-/// The quantiser four samples at a time with AVX2: the dither's [`lowbias32`] in eight
-/// 32-bit lanes (two per sample), then the same `f64` arithmetic
-/// as the scalar [`offset_code`] — the rounding as `trunc(x + copysign(0.5 − 2^−54, x))`,
-/// which is exactly round-half-away (LLVM lowers `f64::round` the same way) — so the codes
-/// are bit-identical to the scalar path's.
+/// AVX2 kernels of the converter, bit-identical to the scalar path's:
+/// - [`avx2::offset_codes`], the quantiser four samples at a time: the dither's
+///   [`lowbias32`] in eight 32-bit lanes (two per sample), then the same `f64` arithmetic
+///   as the scalar [`offset_code`] — the rounding as `trunc(x + copysign(0.5 − 2^−54, x))`,
+///   which is exactly round-half-away (LLVM lowers `f64::round` the same way);
+/// - [`avx2::volts`], the ladder's output for four codes: the table sums, then the switch
+///   bow, offset and scale in one 256-bit register.
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
     use std::arch::x86_64::{
-        __m256i, _mm256_add_epi32, _mm256_add_pd, _mm256_and_pd, _mm256_castsi256_si128,
+        __m256d, __m256i, _mm256_add_epi32, _mm256_add_pd, _mm256_and_pd, _mm256_castsi256_si128,
         _mm256_cvtepi32_pd, _mm256_cvtpd_ps, _mm256_cvtps_pd, _mm256_cvttpd_epi32,
         _mm256_extracti128_si256, _mm256_max_pd, _mm256_min_pd, _mm256_mul_pd, _mm256_mullo_epi32,
         _mm256_or_pd, _mm256_permutevar8x32_epi32, _mm256_round_pd, _mm256_set1_epi32,
@@ -664,7 +675,7 @@ mod avx2 {
     /// most 24 bits), so their conversion through `i32` is exact.
     #[target_feature(enable = "avx2,fma")]
     pub(super) fn volts(
-        tables: &[[f64; 256]; 3],
+        ladder: &super::Ladder,
         codes: &[u32],
         out: &mut [f32],
         [bow, inv_codes, zero, scale]: [f64; 4],
@@ -675,22 +686,20 @@ mod avx2 {
             _mm256_set1_pd(1.0),
         );
         let (zero, scale) = (_mm256_set1_pd(zero), _mm256_set1_pd(scale));
-        let [t0, t1, t2] = tables;
         let (codes4, _) = codes.as_chunks::<4>();
         let (out4, _) = out.as_chunks_mut::<4>();
         for (c4, y4) in codes4.iter().zip(out4.iter_mut()) {
-            let mut sums = [0.0; 4];
-            for (sum, &c) in sums.iter_mut().zip(c4) {
-                *sum = t0[(c & 0xFF) as usize]
-                    + t1[((c >> 8) & 0xFF) as usize]
-                    + t2[((c >> 16) & 0xFF) as usize];
-            }
-            let ladder = _mm256_setr_pd(sums[0], sums[1], sums[2], sums[3]);
+            let sums = _mm256_setr_pd(
+                ladder.output(c4[0]),
+                ladder.output(c4[1]),
+                ladder.output(c4[2]),
+                ladder.output(c4[3]),
+            );
             // SAFETY: `c4` is 4 readable `u32` (16 bytes); no alignment needed.
             let c = unsafe { _mm_loadu_si128(c4.as_ptr().cast()) };
             let v = _mm256_mul_pd(_mm256_cvtepi32_pd(c), inv_codes);
             let bowed = _mm256_mul_pd(_mm256_mul_pd(bow, v), _mm256_sub_pd(one, v));
-            let volts = _mm256_add_pd(ladder, bowed);
+            let volts = _mm256_add_pd(sums, bowed);
             let y = _mm256_cvtpd_ps(_mm256_mul_pd(_mm256_sub_pd(volts, zero), scale));
             // SAFETY: `y4` is 4 writable `f32` (16 bytes); no alignment needed.
             unsafe { _mm_storeu_ps(y4.as_mut_ptr(), y) };
@@ -709,6 +718,46 @@ mod avx2 {
         _mm256_xor_si256(x, _mm256_srli_epi32::<16>(x))
     }
 
+    /// The dither four samples at a time, as `super::Dither::next_lsb` gives it sample by
+    /// sample from the same counter: lanes 2j and 2j + 1 hold the two draws of the step's
+    /// j-th sample, counter + 2(j + 1) and the one after (wrapping, as there).
+    pub(super) struct DitherLanes {
+        counters: __m256i,
+    }
+
+    impl DitherLanes {
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) fn new(counter: u32) -> Self {
+            let c = counter as i32;
+            Self {
+                counters: _mm256_setr_epi32(
+                    c.wrapping_add(2),
+                    c.wrapping_add(3),
+                    c.wrapping_add(4),
+                    c.wrapping_add(5),
+                    c.wrapping_add(6),
+                    c.wrapping_add(7),
+                    c.wrapping_add(8),
+                    c.wrapping_add(9),
+                ),
+            }
+        }
+
+        /// The next four samples' TPDF in LSB, `(a − b)·2^−32` as `super::tpdf_lsb`.
+        #[inline]
+        #[target_feature(enable = "avx2,fma")]
+        pub(super) fn next(&mut self) -> __m256d {
+            // The first draws (even lanes) to the low 128 bits, the second (odd lanes) above.
+            let halves = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
+            let draws = _mm256_permutevar8x32_epi32(lowbias32(self.counters), halves);
+            let a = _mm256_cvtepi32_pd(_mm256_castsi256_si128(draws));
+            let b = _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(draws));
+            self.counters = _mm256_add_epi32(self.counters, _mm256_set1_epi32(8));
+            _mm256_mul_pd(_mm256_sub_pd(a, b), _mm256_set1_pd(1.0 / 4_294_967_296.0))
+        }
+    }
+
     /// Codes of `x[..4·⌊n/4⌋]` (n = the common length) into `codes`, as `super::offset_code`
     /// of `x·inv_lsb + tpdf`; `dither` is the generator's counter before the first sample,
     /// or `None` for no dither. Returns how many samples were done (the caller does the rest
@@ -724,23 +773,7 @@ mod avx2 {
     ) -> usize {
         let n = x.len().min(codes.len()) / 4 * 4;
         let (x, codes) = (&x[..n], &mut codes[..n]);
-        // Lanes 2j and 2j + 1: the two draws of sample i + j, counter + 2(i + j + 1) and
-        // the one after (as `super::Dither::next_lsb`).
-        let c = dither.unwrap_or(0) as i32;
-        let mut counters = _mm256_setr_epi32(
-            c.wrapping_add(2),
-            c.wrapping_add(3),
-            c.wrapping_add(4),
-            c.wrapping_add(5),
-            c.wrapping_add(6),
-            c.wrapping_add(7),
-            c.wrapping_add(8),
-            c.wrapping_add(9),
-        );
-        let step = _mm256_set1_epi32(8);
-        // The first draws (even lanes) to the low 128 bits, the second (odd lanes) above.
-        let halves = _mm256_setr_epi32(0, 2, 4, 6, 1, 3, 5, 7);
-        let scale = _mm256_set1_pd(1.0 / 4_294_967_296.0);
+        let mut tpdf = DitherLanes::new(dither.unwrap_or(0));
         let inv_lsb = _mm256_set1_pd(inv_lsb);
         let sign = _mm256_set1_pd(-0.0);
         let just_below_half = _mm256_set1_pd(0.499_999_999_999_999_94);
@@ -757,11 +790,7 @@ mod avx2 {
             let samples = _mm256_cvtps_pd(unsafe { _mm_loadu_ps(x4.as_ptr()) });
             let mut lsbs = _mm256_mul_pd(samples, inv_lsb);
             if dither.is_some() {
-                let draws = _mm256_permutevar8x32_epi32(lowbias32(counters), halves);
-                let a = _mm256_cvtepi32_pd(_mm256_castsi256_si128(draws));
-                let b = _mm256_cvtepi32_pd(_mm256_extracti128_si256::<1>(draws));
-                lsbs = _mm256_add_pd(lsbs, _mm256_mul_pd(_mm256_sub_pd(a, b), scale));
-                counters = _mm256_add_epi32(counters, step);
+                lsbs = _mm256_add_pd(lsbs, tpdf.next());
             }
             let bias = _mm256_or_pd(_mm256_and_pd(lsbs, sign), just_below_half);
             let rounded = _mm256_round_pd::<{ _MM_FROUND_TO_ZERO | _MM_FROUND_NO_EXC }>(
@@ -883,9 +912,10 @@ mod tests {
         x
     }
 
-    /// The AVX2 quantiser (four samples a step, its own splitmix64 lanes) against the scalar
-    /// reference: the same bits for every coding, with and without dither, glitch and
-    /// switch bow, whatever the block split — and the same as `convert` sample by sample.
+    /// The AVX2 quantiser and look-ups (four samples a step, the dither's lowbias32 in
+    /// lanes) against the scalar reference: the same bits for every coding, with and without
+    /// dither, glitch and switch bow, whatever the block split, with the dither's counter
+    /// also started just below its wrap — and the same as `convert` sample by sample.
     #[test]
     fn simd_quantiser_equals_scalar_bit_for_bit() {
         let cases = [
@@ -899,7 +929,13 @@ mod tests {
             Coding::Complementary,
             Coding::SignMagnitude,
         ] {
-            for (dither, glitch_skew_s, switch_bow) in cases {
+            // `None`: the counter from the seed; `Some`: started 20 below its wrap, so the
+            // tenth sample's two draws straddle it (u32::MAX, then 0). The blocks below
+            // start 1, 3, 64: the SIMD path runs samples 5 to 68, the wrap among them.
+            for (start, (dither, glitch_skew_s, switch_bow)) in [None, Some(u32::MAX - 20)]
+                .into_iter()
+                .flat_map(|start| cases.map(|case| (start, case)))
+            {
                 let config = LadderConfig {
                     bits: 24,
                     coding,
@@ -910,15 +946,21 @@ mod tests {
                     switch_bow_mismatch: 0.5,
                     ..LadderConfig::default()
                 };
+                let build = || {
+                    let mut dac = R2rDac::new(&config);
+                    dac.set_sample_rate(352_800.0);
+                    if let Some(start) = start {
+                        dac.set_dither_counter(start);
+                    }
+                    dac
+                };
                 let x = quantiser_inputs(config.bits);
-                let mut reference = R2rDac::new(&config);
-                reference.set_sample_rate(352_800.0);
+                let mut reference = build();
                 assert_eq!(reference.set_kernel(Kernel::Scalar), Kernel::Scalar);
                 let mut expected = x.clone();
                 reference.process(&mut expected);
 
-                let mut simd = R2rDac::new(&config);
-                simd.set_sample_rate(352_800.0);
+                let mut simd = build();
                 let kernel = simd.set_kernel(Kernel::best());
                 let mut y = x.clone();
                 let mut pos = 0;
@@ -931,14 +973,14 @@ mod tests {
                     pos += n;
                 }
 
-                let mut single = R2rDac::new(&config);
-                single.set_sample_rate(352_800.0);
+                let mut single = build();
                 let by_sample: Vec<f32> = x.iter().map(|&v| single.convert(v)).collect();
                 for (i, ((a, b), c)) in y.iter().zip(&expected).zip(&by_sample).enumerate() {
                     assert_eq!(
                         a.to_bits(),
                         b.to_bits(),
-                        "{coding:?}, dither {dither}, {kernel:?}: sample {i} ({}): {a} vs {b}",
+                        "{coding:?}, dither {dither} from {start:?}, {kernel:?}: sample {i} \
+                         ({}): {a} vs {b}",
                         x[i]
                     );
                     assert_eq!(b.to_bits(), c.to_bits(), "process vs convert, sample {i}");
@@ -993,6 +1035,39 @@ mod tests {
         }
     }
 
+    /// The AVX2 dither lanes give the scalar generator's values, bit for bit, from a
+    /// counter near its wrap (a pair of draws straddles it) and from an ordinary one.
+    #[cfg(target_arch = "x86_64")]
+    #[test]
+    fn simd_dither_equals_scalar_across_the_wrap() {
+        if !Kernel::Avx2Fma.is_available() {
+            eprintln!("no AVX2 on this CPU: nothing to compare");
+            return;
+        }
+        for start in [u32::MAX - 20, u32::MAX - 1, 12_345] {
+            let mut scalar = Dither { counter: start };
+            let expected: Vec<f64> = (0..64).map(|_| scalar.next_lsb()).collect();
+            // SAFETY: AVX2 and FMA are available (checked above).
+            let got: Vec<f64> = unsafe {
+                let mut lanes = avx2::DitherLanes::new(start);
+                (0..16)
+                    .flat_map(|_| {
+                        let mut four = [0.0f64; 4];
+                        std::arch::x86_64::_mm256_storeu_pd(four.as_mut_ptr(), lanes.next());
+                        four
+                    })
+                    .collect()
+            };
+            for (i, (g, e)) in got.iter().zip(&expected).enumerate() {
+                assert_eq!(
+                    g.to_bits(),
+                    e.to_bits(),
+                    "from {start}: sample {i}: {g} vs {e}"
+                );
+            }
+        }
+    }
+
     /// The dither: triangular on (−1, 1) LSB — mean 0, variance 1/6, third and fourth
     /// moments of the triangle (0 and 1/15·… : E[t⁴] = 1/15), no correlation at lags 1 to 16
     /// (the SIMD path draws four samples, eight counters, at a time), and its histogram the
@@ -1007,8 +1082,9 @@ mod tests {
         let lag = |l: usize| t.windows(l + 1).map(|w| w[0] * w[l]).sum::<f64>() / n as f64;
         let lag1 = lag(1);
         for l in 1..=16 {
-            // Var(t) = 1/6: |lag l| / (1/6) < 1.2e-2 is about 5σ of 1e6 samples.
-            assert!(lag(l).abs() < 2e-3, "lag-{l} correlation {}", lag(l));
+            // A lag product of independent draws has σ = Var(t)/√n = (1/6)/1000 ≈ 1.7e-4:
+            // 1e-3 is about 6σ (a correlation of 0.6 %).
+            assert!(lag(l).abs() < 1e-3, "lag-{l} correlation {}", lag(l));
         }
         let mut bins = [0usize; 20];
         for v in &t {
