@@ -477,11 +477,7 @@ impl R2rDac {
     /// has it) or the scalar reference (anything else); returns the one in use. Both give
     /// the same bits.
     pub fn set_kernel(&mut self, kernel: Kernel) -> Kernel {
-        self.kernel = if kernel == Kernel::Avx2Fma && kernel.is_available() {
-            Kernel::Avx2Fma
-        } else {
-            Kernel::Scalar
-        };
+        self.kernel = kernel.avx2_or(Kernel::Scalar);
         self.kernel
     }
 
@@ -1080,7 +1076,6 @@ mod tests {
         let mean = t.iter().sum::<f64>() / n as f64;
         let moment = |k: i32| t.iter().map(|v| v.powi(k)).sum::<f64>() / n as f64;
         let lag = |l: usize| t.windows(l + 1).map(|w| w[0] * w[l]).sum::<f64>() / n as f64;
-        let lag1 = lag(1);
         for l in 1..=16 {
             // A lag product of independent draws has σ = Var(t)/√n = (1/6)/1000 ≈ 1.7e-4:
             // 1e-3 is about 6σ (a correlation of 0.6 %).
@@ -1119,7 +1114,6 @@ mod tests {
             "fourth moment {}",
             moment(4)
         );
-        assert!(lag1.abs() < 2e-3, "lag-1 correlation {lag1}");
     }
 
     #[test]

@@ -378,12 +378,9 @@ impl Biquad {
     /// them) or plain multiplies and adds (anything else); returns the one in use. The two
     /// differ by `f64` rounding. Call before processing (the state is kept).
     pub fn set_kernel(&mut self, kernel: Kernel) -> Kernel {
-        self.fused = kernel == Kernel::Avx2Fma && kernel.is_available();
-        if self.fused {
-            Kernel::Avx2Fma
-        } else {
-            Kernel::Scalar
-        }
+        let kernel = kernel.avx2_or(Kernel::Scalar);
+        self.fused = kernel == Kernel::Avx2Fma;
+        kernel
     }
 
     pub fn reset(&mut self) {

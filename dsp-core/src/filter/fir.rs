@@ -149,6 +149,16 @@ impl Kernel {
         }
     }
 
+    /// [`Kernel::Avx2Fma`] when that is `self` and this CPU has it, else `fallback`: the
+    /// choice of a stage with one AVX2 kernel and one other path.
+    pub fn avx2_or(self, fallback: Kernel) -> Self {
+        if self == Self::Avx2Fma && self.is_available() {
+            Self::Avx2Fma
+        } else {
+            fallback
+        }
+    }
+
     /// `self` if available, else [`Kernel::best`].
     fn or_best(self) -> Self {
         if self.is_available() {

@@ -644,11 +644,7 @@ impl LoadIir {
     /// wavefront, if this CPU has it) or the portable lanes (anything else); returns the
     /// one in use. Both give the same bits.
     pub fn set_kernel(&mut self, kernel: Kernel) -> Kernel {
-        self.kernel = if kernel == Kernel::Avx2Fma && kernel.is_available() {
-            Kernel::Avx2Fma
-        } else {
-            Kernel::Portable
-        };
+        self.kernel = kernel.avx2_or(Kernel::Portable);
         self.kernel
     }
 
