@@ -34,6 +34,7 @@
 mod common;
 
 use common::block_rows;
+use common::turns::best_in_turns;
 use criterion::{Criterion, Throughput};
 use sourcery_dsp::analog::decimator::{self, DecimatorPhase};
 use sourcery_dsp::chain::{self, Chain, ChainConfig, StageProfiler};
@@ -346,17 +347,16 @@ fn time_per_call(jobs: &mut [Job]) -> Vec<(f64, f64)> {
             ((0.04 / per_call).ceil() as usize).max(3)
         })
         .collect();
-    let mut best = vec![(f64::INFINITY, f64::INFINITY); jobs.len()];
-    for _ in 0..7 {
-        for ((job, &calls), best) in jobs.iter_mut().zip(&calls).zip(&mut best) {
-            let (cpu, wall) = measure(job, calls);
-            *best = (best.0.min(cpu), best.1.min(wall));
-        }
-    }
-    best.into_iter()
-        .zip(calls)
-        .map(|((cpu, wall), calls)| (cpu / calls as f64, wall / calls as f64))
-        .collect()
+    best_in_turns(
+        jobs,
+        7,
+        |i, job| measure(job, calls[i]),
+        |a, b| (a.0.min(b.0), a.1.min(b.1)),
+    )
+    .into_iter()
+    .zip(calls)
+    .map(|((cpu, wall), calls)| (cpu / calls as f64, wall / calls as f64))
+    .collect()
 }
 
 fn print_summary() {
@@ -485,16 +485,18 @@ fn print_block_sizes() {
             engine
         })
         .collect();
-    let mut best = vec![f64::INFINITY; sizes.len()];
-    for _ in 0..ROUNDS {
-        for ((engine, (_, pattern, _)), best) in engines.iter_mut().zip(&sizes).zip(&mut best) {
+    let best = best_in_turns(
+        &mut engines,
+        ROUNDS,
+        |i, engine| {
             let start = thread_cpu_seconds();
             let wall = Instant::now();
-            run(engine, pattern);
+            run(engine, &sizes[i].1);
             let wall = wall.elapsed().as_secs_f64();
-            *best = best.min(start.zip(thread_cpu_seconds()).map_or(wall, |(a, b)| b - a));
-        }
-    }
+            start.zip(thread_cpu_seconds()).map_or(wall, |(a, b)| b - a)
+        },
+        f64::min,
+    );
     let rows: Vec<(String, f64)> = sizes
         .into_iter()
         .zip(best)
@@ -559,15 +561,18 @@ fn print_stage_budget() {
         clock.spent.map(|d| 1000.0 * d.as_secs_f64() / audio_s)
     };
     // The cases take turns, each run's profile kept when its total is the least so far.
-    let mut best = vec![[f64::INFINITY; chain::Stage::ALL.len()]; jobs.len()];
-    for _ in 0..RUNS {
-        for ((job, case), best) in jobs.iter_mut().zip(&picked).zip(&mut best) {
-            let ms = profile(job, case.host_rate);
-            if ms.iter().sum::<f64>() < best.iter().sum::<f64>() {
-                *best = ms;
+    let best = best_in_turns(
+        &mut jobs,
+        RUNS,
+        |i, job| profile(job, picked[i].host_rate),
+        |a, b| {
+            if b.iter().sum::<f64>() < a.iter().sum::<f64>() {
+                b
+            } else {
+                a
             }
-        }
-    }
+        },
+    );
     let columns: Vec<(&str, f64, [f64; chain::Stage::ALL.len()])> = picked
         .iter()
         .zip(best)

@@ -10,6 +10,8 @@
 
 #[path = "../../dsp-core/benches/common/block_rows.rs"]
 mod block_rows;
+#[path = "../../dsp-core/benches/common/turns.rs"]
+mod turns;
 
 use std::process::Command;
 use std::time::Instant;
@@ -44,8 +46,7 @@ fn main() {
             8192,
         )))
         .collect();
-    // The sizes take turns (one run of each per round, the best of ROUNDS kept), so a slow
-    // spell of a shared machine falls on every size alike.
+    // The sizes take turns (`turns::best_in_turns`, the best of ROUNDS kept).
     let mut plugins: Vec<ClapInstance> = patterns
         .iter()
         .map(|(_, pattern, max_block)| {
@@ -57,14 +58,18 @@ fn main() {
             plugin
         })
         .collect();
-    let mut best = vec![f64::INFINITY; patterns.len()];
-    for _ in 0..ROUNDS {
-        for ((plugin, (_, pattern, _)), best) in plugins.iter_mut().zip(&patterns).zip(&mut best) {
+    let best = turns::best_in_turns(
+        &mut plugins,
+        ROUNDS,
+        |i, plugin| {
             let t = Instant::now();
-            plugin.process_signal(&input, pattern).expect("process");
-            *best = best.min(t.elapsed().as_secs_f64());
-        }
-    }
+            plugin
+                .process_signal(&input, &patterns[i].1)
+                .expect("process");
+            t.elapsed().as_secs_f64()
+        },
+        f64::min,
+    );
     let rows: Vec<(String, f64)> = patterns
         .into_iter()
         .zip(best)
